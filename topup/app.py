@@ -1,0 +1,157 @@
+"""The FastAPI application: lifespan, middleware, error handlers and the routers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from topup import __version__
+from topup.catalogue.endpoints import router as catalogue_router
+from topup.config import Settings, get_settings
+from topup.kit.errors import AppError
+from topup.kit.http import RuntimeDep, json_response
+from topup.kit.logging import configure_logging
+from topup.kit.metrics import LATENCY, REQUESTS
+from topup.kit.validation import describe_validation_error
+from topup.lookup.endpoints import router as lookup_router
+from topup.runtime import Runtime, build_runtime
+
+log = structlog.get_logger("topup.http")
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = runtime is None
+        app.state.runtime = runtime or build_runtime(settings)
+        log.info("started", env=settings.env.value, version=__version__)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.runtime.close()
+
+    app = FastAPI(
+        title="Topup",
+        version=__version__,
+        lifespan=lifespan,
+        description="International mobile top-up: send prepaid credit to a phone "
+        "in 60+ countries, paid in euros.",
+    )
+    app.middleware("http")(_observe)
+    _add_error_handlers(app)
+    app.include_router(catalogue_router)
+    app.include_router(lookup_router)
+    _add_operations(app)
+    return app
+
+
+async def _observe(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Bind a request id to every log line, count the request, time it."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(request_id=request_id[:64])
+    started = time.perf_counter()
+    try:
+        response = await call_next(request)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    route = request.scope.get("route")
+    template = getattr(route, "path", "unmatched")
+    elapsed = time.perf_counter() - started
+    REQUESTS.labels(request.method, template, str(response.status_code)).inc()
+    LATENCY.labels(request.method, template).observe(elapsed)
+    response.headers["X-Request-Id"] = request_id[:64]
+    return response
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, error: AppError) -> Response:
+        response = json_response(error.body(), error.status_code)
+        response.headers.update(error.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
+        return json_response(describe_validation_error(error.errors()).body(), 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        code = codes.get(error.status_code, "http_error")
+        message = "No such resource." if error.status_code == 404 else str(error.detail)
+        response = json_response({"error": {"code": code, "message": message}}, error.status_code)
+        response.headers.update(error.headers or {})
+        return response
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_request: Request, error: Any) -> Response:
+        log.error("database_unavailable", error=str(error.orig)[:200])
+        return json_response(
+            {
+                "error": {
+                    "code": "service_unavailable",
+                    "message": "The database is not answering; try again in a moment.",
+                }
+            },
+            503,
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_request: Request, error: Any) -> Response:
+        log.error("database_error", error=str(error.orig)[:200])
+        return json_response(
+            {
+                "error": {
+                    "code": "service_unavailable",
+                    "message": "The request could not be stored; try again.",
+                }
+            },
+            503,
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("unhandled_error")
+        return json_response(
+            {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
+            500,
+        )
+
+
+def _add_operations(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(runtime: RuntimeDep) -> Response:
+        """The database answers, so this node can take traffic."""
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except (OSError, DBAPIError) as error:
+            log.warning("not_ready", error=type(error).__name__)
+            return json_response({"status": "unavailable", "database": "down"}, 503)
+        return json_response({"status": "ready", "database": "ok"})
+
+    @app.get("/metrics", tags=["operations"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

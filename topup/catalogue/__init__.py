@@ -1,0 +1,1 @@
+"""Countries, their mobile operators and the products each operator sells."""

@@ -1,0 +1,100 @@
+"""Tables of the catalogue: countries → operators (with their number prefixes) → products."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from topup.kit.db import Base
+from topup.kit.types import DecimalText, UTCDateTime
+
+
+class Country(Base):
+    __tablename__ = "countries"
+
+    iso2: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    calling_code: Mapped[str] = mapped_column(String(4))
+    currency: Mapped[str] = mapped_column(String(3))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    country_iso2: Mapped[str] = mapped_column(ForeignKey("countries.iso2"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    balance_check_code: Mapped[str | None] = mapped_column(String(32))
+    # Units of the country's currency for 1 EUR; prices every product of the operator.
+    fx_rate: Mapped[Decimal] = mapped_column(DecimalText)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OperatorPrefix(Base):
+    """A number prefix (E.164 digits) that libphonenumber's carrier data gives the operator.
+
+    The prefix is the primary key: one prefix can only ever name one operator.
+    """
+
+    __tablename__ = "operator_prefixes"
+
+    prefix: Mapped[str] = mapped_column(String(15), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("kind IN ('fixed', 'range')", name="kind"),
+        CheckConstraint(
+            "kind <> 'fixed' OR (local_value IS NOT NULL AND price IS NOT NULL"
+            " AND local_value > 0 AND price > 0)",
+            name="fixed_has_value",
+        ),
+        CheckConstraint(
+            "kind <> 'range' OR (local_min > 0 AND local_max >= local_min AND local_step > 0"
+            " AND price_min > 0 AND price_max >= price_min AND local_min IS NOT NULL"
+            " AND local_max IS NOT NULL AND local_step IS NOT NULL AND price_min IS NOT NULL"
+            " AND price_max IS NOT NULL)",
+            name="range_has_bounds",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    # Local amounts in minor units of `currency`; prices in EUR cents, VAT and fee included.
+    local_value: Mapped[int | None] = mapped_column(BigInteger)
+    local_min: Mapped[int | None] = mapped_column(BigInteger)
+    local_max: Mapped[int | None] = mapped_column(BigInteger)
+    local_step: Mapped[int | None] = mapped_column(BigInteger)
+    price: Mapped[int | None] = mapped_column(BigInteger)
+    price_min: Mapped[int | None] = mapped_column(BigInteger)
+    price_max: Mapped[int | None] = mapped_column(BigInteger)
+    fee_rate: Mapped[Decimal] = mapped_column(DecimalText)
+    vat_rate: Mapped[Decimal] = mapped_column(DecimalText)
+    description: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CatalogueState(Base):
+    """One row: which version of the catalogue is current and where its prices come from.
+
+    Every change bumps ``version``; each process compares it with the version it serves
+    from memory, so a change reaches every API node without a shared cache.
+    """
+
+    __tablename__ = "catalogue_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    fx_date: Mapped[str] = mapped_column(String(10))
+    fx_source: Mapped[str] = mapped_column(String(400))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

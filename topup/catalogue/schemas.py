@@ -1,0 +1,137 @@
+"""The catalogue file format (``topup-catalogue/1``) and the catalogue's HTTP answers."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from topup.kit.schemas import AmountOut
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
+MinorUnits = Annotated[int, Field(gt=0, lt=10**15)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- the catalogue file ---------------------------------------------------------------
+
+
+class FixedProductFile(_Strict):
+    id: Identifier
+    kind: Literal["fixed"]
+    local_value: MinorUnits
+    price: MinorUnits
+    description: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RangeProductFile(_Strict):
+    id: Identifier
+    kind: Literal["range"]
+    local_min: MinorUnits
+    local_max: MinorUnits
+    local_step: MinorUnits
+    price_min: MinorUnits
+    price_max: MinorUnits
+    description: Annotated[str, Field(min_length=1, max_length=200)]
+
+    @model_validator(mode="after")
+    def bounds_are_consistent(self) -> RangeProductFile:
+        if self.local_max < self.local_min:
+            raise ValueError(f"{self.id}: local_max is below local_min")
+        if self.local_min % self.local_step or self.local_max % self.local_step:
+            raise ValueError(f"{self.id}: local_step must divide local_min and local_max")
+        return self
+
+
+ProductFile = Annotated[FixedProductFile | RangeProductFile, Field(discriminator="kind")]
+
+
+class OperatorFile(_Strict):
+    id: Identifier
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    balance_check_code: Annotated[str, Field(pattern=r"^[*#0-9]{2,32}$")] | None
+    enabled: bool = True
+    fx_rate: Annotated[Decimal, Field(gt=0)]
+    prefixes: Annotated[
+        list[Annotated[str, Field(pattern=r"^[1-9][0-9]{0,14}$")]], Field(min_length=1)
+    ]
+    products: Annotated[list[ProductFile], Field(min_length=1)]
+
+
+class CountryFile(_Strict):
+    iso2: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    calling_code: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}$")]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    enabled: bool = True
+    operators: list[OperatorFile]
+
+
+class FxSourceFile(_Strict):
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    base: Literal["EUR"]
+    source: Annotated[str, Field(min_length=1, max_length=400)]
+
+
+class PricingFile(_Strict):
+    fee_rate: Annotated[Decimal, Field(ge=0, lt=1)]
+    vat_rate: Annotated[Decimal, Field(ge=0, lt=1)]
+
+
+class CatalogueFile(_Strict):
+    format: Literal["topup-catalogue/1"]
+    fx: FxSourceFile
+    pricing: PricingFile
+    countries: Annotated[list[CountryFile], Field(min_length=1)]
+
+
+# ---- HTTP answers -----------------------------------------------------------------------
+
+
+class CountryOut(BaseModel):
+    iso2: str
+    name: str
+    calling_code: str
+    currency: str
+
+
+class OperatorOut(BaseModel):
+    id: str
+    name: str
+    country: str
+    balance_check_code: str | None
+
+
+class ProductOut(BaseModel):
+    """A product: ``fixed`` carries ``local_value`` and ``price``, ``range`` the bounds."""
+
+    id: str
+    operator_id: str
+    kind: Literal["fixed", "range"]
+    local_value: AmountOut | None = None
+    price: AmountOut | None = None
+    local_min: AmountOut | None = None
+    local_max: AmountOut | None = None
+    local_step: AmountOut | None = None
+    price_min: AmountOut | None = None
+    price_max: AmountOut | None = None
+    description: str
+
+
+class CountryList(BaseModel):
+    data: list[CountryOut]
+    next_cursor: str | None = None
+
+
+class OperatorList(BaseModel):
+    data: list[OperatorOut]
+    next_cursor: str | None = None
+
+
+class ProductList(BaseModel):
+    data: list[ProductOut]
+    next_cursor: str | None = None

@@ -1,0 +1,87 @@
+"""Settings read from the environment (prefix ``TOPUP_``) and an optional ``.env`` file.
+
+Providers are chosen by name so the embedded default needs no outside service at all:
+sandbox card gateway, supplier simulator and console senders. ``TOPUP_ENV=production``
+refuses to start with any of those, or with the default secret key, because a production
+node that silently fakes payments or top-ups would be far worse than one that does not start.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "topup-development-secret-change-me"  # noqa: S105 - refused in production
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./topup.db"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class PaymentGatewayName(StrEnum):
+    sandbox = "sandbox"
+
+
+class SupplierName(StrEnum):
+    simulator = "simulator"
+
+
+SANDBOX_PROVIDERS = {PaymentGatewayName.sandbox.value, SupplierName.simulator.value}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOPUP_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.development
+    secret_key: str = DEFAULT_SECRET_KEY
+    database_url: str = DEFAULT_DATABASE_URL
+    database_echo: bool = False
+    database_pool_size: int = Field(default=10, ge=1)
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    payment_gateway: PaymentGatewayName = PaymentGatewayName.sandbox
+    supplier: SupplierName = SupplierName.simulator
+    supplier_lookup_timeout_seconds: float = Field(default=2.0, gt=0)
+    simulator_latency_ms: int = Field(default=0, ge=0)
+
+    # How long a process serves the catalogue from memory before it checks the database
+    # for a newer version; a change made through this process shows at once.
+    catalogue_cache_seconds: float = Field(default=30.0, ge=0)
+    # Loaded by `topup serve` into an empty embedded database.
+    demo_catalogue_path: str | None = None
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.env is not Environment.production
+
+    @model_validator(mode="after")
+    def refuse_sandbox_in_production(self) -> Self:
+        if self.env is not Environment.production:
+            return self
+        problems = []
+        if self.payment_gateway.value in SANDBOX_PROVIDERS:
+            problems.append("TOPUP_PAYMENT_GATEWAY is the sandbox gateway")
+        if self.supplier.value in SANDBOX_PROVIDERS:
+            problems.append("TOPUP_SUPPLIER is the simulator")
+        if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
+            problems.append("TOPUP_SECRET_KEY is the default or shorter than 32 characters")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

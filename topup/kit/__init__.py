@@ -1,0 +1,1 @@
+"""Shared building blocks every domain uses: money, errors, the clock, the database."""

@@ -1,0 +1,51 @@
+"""What every domain's endpoints share: the runtime, the unit of work, cached JSON answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from topup.kit.db import unit_of_work
+from topup.kit.jsonbody import RenderedBody
+from topup.runtime import Runtime
+
+JSON = "application/json"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed when the endpoint returns, else rolled back."""
+    async with unit_of_work(runtime.session_factory) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def json_response(payload: Any, status_code: int = 200) -> Response:
+    return Response(RenderedBody.of(payload).content, status_code=status_code, media_type=JSON)
+
+
+def cached_json(request: Request, body: RenderedBody, *, max_age: int) -> Response:
+    """A shared-cacheable answer; 304 when the client already holds this version."""
+    headers = {
+        "ETag": body.etag,
+        "Cache-Control": f"public, max-age={max_age}, stale-while-revalidate={max_age}",
+    }
+    if body.etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=304, headers=headers)
+    return Response(body.content, media_type=JSON, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
