@@ -56,9 +56,9 @@ class OperatorFile(_Strict):
     balance_check_code: Annotated[str, Field(pattern=r"^[*#0-9]{2,32}$")] | None
     enabled: bool = True
     fx_rate: Annotated[Decimal, Field(gt=0)]
-    prefixes: Annotated[
-        list[Annotated[str, Field(pattern=r"^[1-9][0-9]{0,14}$")]], Field(min_length=1)
-    ]
+    # Empty where libphonenumber has no carrier data (Mexico): the supplier or the
+    # customer then names the operator.
+    prefixes: list[Annotated[str, Field(pattern=r"^[1-9][0-9]{0,14}$")]]
     products: Annotated[list[ProductFile], Field(min_length=1)]
 
 

@@ -144,7 +144,10 @@ async def load_catalogue(session: AsyncSession, document: CatalogueFile) -> Load
 
     disabled = 0
     items: list[Country | Operator | Product] = [
-        *countries.values(), *operators.values(), *products.values()]
+        *countries.values(),
+        *operators.values(),
+        *products.values(),
+    ]
     for item in items:
         key = item.iso2 if isinstance(item, Country) else item.id
         if key not in seen and item.enabled:

@@ -56,7 +56,7 @@ def parse_phone(raw: str, *, country: str | None = None, field: str = "phone") -
     if not phonenumbers.is_valid_number(number):
         raise invalid_phone("This number does not exist in its country's numbering plan.", field)
     region = phonenumbers.region_code_for_number(number)
-    if region is None:  # +800, +882 and other numbers that belong to no country
+    if region is None or not region.isalpha():  # +800, +882…: "001", no country
         raise invalid_phone("This number belongs to no country.", field)
     return ParsedPhone(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),

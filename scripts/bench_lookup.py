@@ -1,0 +1,149 @@
+"""Micro-benchmark: how many number lookups per second one process answers.
+
+Not a test: it measures, it does not judge. It loads the shipped catalogue into a
+temporary SQLite database, warms the in-memory snapshot, then times two loops over the
+same mix of real mobile numbers from every served country:
+
+- ``service``: ``look_up_number`` called directly (parsing, supplier simulator, prefixes);
+- ``http``: ``GET /v1/lookup`` through the whole FastAPI app, in-process over ASGI.
+
+Usage: ``python scripts/bench_lookup.py [--seconds 5] [--json PATH]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
+
+from topup.app import create_app
+from topup.catalogue.service import load_catalogue, parse_catalogue
+from topup.cli import SHIPPED_CATALOGUE
+from topup.config import Environment, Settings
+from topup.kit.db import unit_of_work
+from topup.kit.errors import InvalidInput
+from topup.kit.migrate import upgrade
+from topup.lookup.service import look_up_number
+from topup.runtime import Runtime, build_runtime
+
+
+def sample_numbers(runtime: Runtime, countries: list[str], count: int) -> list[str]:
+    """Mobile numbers of the served countries that the lookup accepts."""
+    generator = random.Random(20240615)  # the same mix on every run
+    numbers: list[str] = []
+    for iso2 in countries:
+        example = phonenumbers.example_number_for_type(iso2, PhoneNumberType.MOBILE)
+        if example is None:
+            continue
+        national = str(example.national_number)
+        for _ in range(count):
+            # Vary the subscriber digits; skip the simulator's special endings (0008, 0009).
+            tail = f"{generator.randrange(1000, 9999)}"
+            candidate = phonenumbers.parse(f"+{example.country_code}{national[:-4]}{tail}")
+            if phonenumbers.is_valid_number(candidate):
+                numbers.append(phonenumbers.format_number(candidate, PhoneNumberFormat.E164))
+    return numbers
+
+
+async def accepted(runtime: Runtime, numbers: list[str]) -> list[str]:
+    snapshot = await runtime.catalogue.get()
+    keep = []
+    for number in numbers:
+        try:
+            await look_up_number(snapshot, runtime.number_lookup, phone=number)
+        except InvalidInput:
+            continue
+        keep.append(number)
+    return keep
+
+
+async def rate(
+    seconds: float, numbers: list[str], call: Callable[[str], Awaitable[object]]
+) -> tuple[float, int]:
+    done = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        for number in numbers:
+            await call(number)
+        done += len(numbers)
+    return done / (time.perf_counter() - started), done
+
+
+async def main(seconds: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as directory:
+        settings = Settings(
+            env=Environment.test,
+            log_level="WARNING",
+            database_url=f"sqlite+aiosqlite:///{directory}/bench.db",
+        )
+        runtime = build_runtime(settings)
+        await upgrade(runtime.engine)
+        document = parse_catalogue(json.loads(SHIPPED_CATALOGUE.read_text(encoding="utf-8")))
+        async with unit_of_work(runtime.session_factory) as session:
+            await load_catalogue(session, document)
+        snapshot = await runtime.catalogue.get()
+        numbers = await accepted(runtime, sample_numbers(runtime, list(snapshot.countries), 5))
+
+        async def service_call(number: str) -> object:
+            return await look_up_number(snapshot, runtime.number_lookup, phone=number)
+
+        service_rate, service_count = await rate(seconds, numbers, service_call)
+
+        app = create_app(settings, runtime)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+                async def http_call(number: str) -> object:
+                    response = await client.get("/v1/lookup", params={"phone": number})
+                    assert response.status_code == 200, response.text
+                    return response
+
+                http_rate, http_count = await rate(seconds, numbers, http_call)
+        await runtime.close()
+
+    figures = {
+        "numbers_in_mix": len(numbers),
+        "countries_in_mix": len(
+            {phonenumbers.region_code_for_number(phonenumbers.parse(n)) for n in numbers}
+        ),
+        "service_lookups_per_second": round(service_rate),
+        "service_lookups_timed": service_count,
+        "http_lookups_per_second": round(http_rate),
+        "http_lookups_timed": http_count,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, {platform.system()} {platform.release()}",
+    }
+    print(f"{'lookup path':<46}{'lookups/s':>12}")
+    print(f"{'look_up_number (service, in-process)':<46}{service_rate:>12,.0f}")
+    print(f"{'GET /v1/lookup (whole app over ASGI, 1 process)':<46}{http_rate:>12,.0f}")
+    print(
+        f"mix: {figures['numbers_in_mix']} numbers from {figures['countries_in_mix']} "
+        f"countries; machine: {figures['machine']}"
+    )
+    return figures
+
+
+def write_json(figures: dict[str, object], json_path: Path) -> None:
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(figures, indent=1) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="time per loop")
+    parser.add_argument("--json", type=Path, default=Path("bench-results/lookup.json"))
+    arguments = parser.parse_args()
+    write_json(asyncio.run(main(arguments.seconds)), arguments.json)

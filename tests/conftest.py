@@ -1,0 +1,107 @@
+"""Fixtures every test can use: both databases, a runtime, an HTTP client on the app."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.fixtures.databases import BACKENDS, fresh_database, migrated_engine
+from topup.app import create_app
+from topup.catalogue.schemas import CatalogueFile
+from topup.catalogue.service import load_catalogue, parse_catalogue
+from topup.cli import SHIPPED_CATALOGUE
+from topup.config import Environment, Settings
+from topup.kit import clock
+from topup.kit.db import create_session_factory, unit_of_work
+from topup.runtime import Runtime, build_runtime
+
+
+@pytest.fixture(scope="session")
+def shipped_catalogue() -> CatalogueFile:
+    return parse_catalogue(json.loads(SHIPPED_CATALOGUE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated database on each backend, with the shipped catalogue loaded."""
+    backend: str = request.param
+    generator = fresh_database(backend, tmp_path_factory.mktemp(backend))
+    url = await anext(generator)
+    engine = await migrated_engine(url)
+    await engine.dispose()
+    yield url
+    await generator.aclose()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str, shipped_catalogue: CatalogueFile) -> AsyncIterator[AsyncEngine]:
+    engine = await migrated_engine(database_url)
+    async with unit_of_work(create_session_factory(engine)) as session:
+        await load_catalogue(session, shipped_catalogue)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        env=Environment.test, database_url=database_url, log_json=True, catalogue_cache_seconds=0.0
+    )
+
+
+@pytest.fixture
+def runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
+    return build_runtime(settings, engine)
+
+
+@pytest.fixture
+async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, runtime)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
+            yield http
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock() -> Iterator[None]:
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+def tmp_catalogue_path(tmp_path: Path) -> Path:
+    return tmp_path / "catalogue.json"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Where the services are required (CI), a skipped test fails the run: nothing may hide."""
+    from tests.fixtures.databases import services_required
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if services_required() and skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter:
+            reporter.write_line(
+                f"{len(skipped)} test(s) skipped while TOPUP_REQUIRE_SERVICES=1", red=True
+            )
+
+
+@pytest.fixture(params=BACKENDS)
+async def empty_engine(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[AsyncEngine]:
+    """A new, migrated database with nothing in it, for tests that need a blank slate."""
+    generator = fresh_database(request.param, tmp_path)
+    engine = await migrated_engine(await anext(generator))
+    yield engine
+    await engine.dispose()
+    await generator.aclose()
