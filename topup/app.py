@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -22,7 +20,7 @@ from topup.config import Settings, get_settings
 from topup.kit.errors import AppError
 from topup.kit.http import RuntimeDep, json_response
 from topup.kit.logging import configure_logging
-from topup.kit.metrics import LATENCY, REQUESTS
+from topup.kit.observe import ObserveRequests
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.runtime import Runtime, build_runtime
@@ -52,32 +50,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="International mobile top-up: send prepaid credit to a phone "
         "in 60+ countries, paid in euros.",
     )
-    app.middleware("http")(_observe)
+    app.add_middleware(ObserveRequests)
     _add_error_handlers(app)
     app.include_router(catalogue_router)
     app.include_router(lookup_router)
     _add_operations(app)
     return app
-
-
-async def _observe(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Bind a request id to every log line, count the request, time it."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    structlog.contextvars.bind_contextvars(request_id=request_id[:64])
-    started = time.perf_counter()
-    try:
-        response = await call_next(request)
-    finally:
-        structlog.contextvars.clear_contextvars()
-    route = request.scope.get("route")
-    template = getattr(route, "path", "unmatched")
-    elapsed = time.perf_counter() - started
-    REQUESTS.labels(request.method, template, str(response.status_code)).inc()
-    LATENCY.labels(request.method, template).observe(elapsed)
-    response.headers["X-Request-Id"] = request_id[:64]
-    return response
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -124,14 +102,6 @@ def _add_error_handlers(app: FastAPI) -> None:
                 }
             },
             503,
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, error: Exception) -> Response:
-        log.exception("unhandled_error")
-        return json_response(
-            {"error": {"code": "internal_error", "message": "Something went wrong on our side."}},
-            500,
         )
 
 

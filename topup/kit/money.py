@@ -14,6 +14,9 @@ from functools import lru_cache
 from babel.numbers import get_currency_precision, list_currencies
 
 KNOWN_CURRENCIES = frozenset(list_currencies())
+# Amounts are stored as BIGINT; anything outside that range could never be saved, and would
+# also overflow the 28-digit precision of the default decimal context.
+MINOR_UNITS_LIMIT = 2**63
 
 
 @lru_cache(maxsize=512)
@@ -37,6 +40,8 @@ class Money:
     def __post_init__(self) -> None:
         if isinstance(self.amount, bool) or not isinstance(self.amount, int):
             raise TypeError("Money.amount must be an int of minor units")
+        if not -MINOR_UNITS_LIMIT <= self.amount < MINOR_UNITS_LIMIT:
+            raise ValueError("Money.amount is outside the range a ledger can store")
         currency_exponent(self.currency)
 
     @classmethod
@@ -44,6 +49,8 @@ class Money:
         cls, value: Decimal | str | int, currency: str, *, round_up: bool = False
     ) -> Money:
         """Build from a major-unit decimal; rounds up to the minor unit when asked (prices)."""
+        if isinstance(value, float):  # the type hint does not stop an untyped caller
+            raise TypeError("from_major takes a Decimal, str or int, never a float")
         quantum = minor_unit(currency)
         rounding = ROUND_CEILING if round_up else ROUND_HALF_EVEN
         major = Decimal(value).quantize(quantum, rounding=rounding)
