@@ -1,0 +1,164 @@
+"""`topup serve` as a real process: it prepares its database and answers a lookup."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.fixtures.databases import as_asyncpg, fresh_database
+
+pytestmark = pytest.mark.e2e
+
+TOPUP = Path(sys.executable).parent / "topup"
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def service_environment(database_url: str) -> dict[str, str]:
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("TOPUP_")
+    }
+    environment["TOPUP_DATABASE_URL"] = database_url
+    return environment
+
+
+def run_topup(
+    arguments: list[str], database_url: str, directory: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(TOPUP), *arguments],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=service_environment(database_url),
+    )
+
+
+def topup(arguments: list[str], database_url: str, directory: Path) -> str:
+    completed = run_topup(arguments, database_url, directory)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def wait_until_healthy(process: subprocess.Popen[str], base_url: str, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"topup serve exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(
+        f"topup serve did not answer /healthz within {STARTUP_SECONDS:.0f} s:\n"
+        f"{log_path.read_text()}"
+    )
+
+
+def served(database_url: str, directory: Path) -> Iterator[str]:
+    """Run `topup serve` until the test is done; yield its base URL."""
+    port = free_port()
+    log_path = directory / "serve.log"
+    with log_path.open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            [str(TOPUP), "serve", "--port", str(port)],
+            cwd=directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=service_environment(database_url),
+        )
+        try:
+            wait_until_healthy(process, f"http://127.0.0.1:{port}", log_path)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+@pytest.fixture
+def sqlite_service(tmp_path: Path) -> Iterator[str]:
+    yield from served(f"sqlite+aiosqlite:///{tmp_path / 'topup.db'}", tmp_path)
+
+
+@pytest.fixture
+async def postgres_url(tmp_path: Path) -> AsyncIterator[str]:
+    databases = fresh_database("postgresql", tmp_path)
+    yield as_asyncpg(await anext(databases))
+    await anext(databases, None)  # runs the generator on to dropping the database
+
+
+@pytest.fixture
+def postgres_service(postgres_url: str, tmp_path: Path) -> Iterator[str]:
+    assert topup(["db", "upgrade"], postgres_url, tmp_path).strip() == "Database at head."
+    yield from served(postgres_url, tmp_path)
+
+
+def assert_lookup_names_mtn_nigeria(base_url: str) -> None:
+    response = httpx.get(f"{base_url}/v1/lookup", params={"phone": "+2348031234567"}, timeout=10.0)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["phone"] == "+2348031234567"
+    assert answer["country"] == "NG"
+    assert answer["operator"]["id"] == "ng-mtn"
+    assert "MTN" in answer["operator"]["name"]
+    assert answer["products"]
+    for product in answer["products"]:
+        assert product["operator_id"] == "ng-mtn"
+        local = product["local_value"] if product["kind"] == "fixed" else product["local_min"]
+        price = product["price"] if product["kind"] == "fixed" else product["price_min"]
+        assert local["currency"] == "NGN"
+        assert price["currency"] == "EUR"
+        assert local["amount"] > 0
+        assert price["amount"] > 0
+
+
+def assert_docs_answer(base_url: str) -> None:
+    docs = httpx.get(f"{base_url}/docs", timeout=10.0)
+
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+
+
+def test_serve_on_sqlite_answers_a_lookup(sqlite_service: str) -> None:
+    assert_lookup_names_mtn_nigeria(sqlite_service)
+    assert_docs_answer(sqlite_service)
+    assert httpx.get(f"{sqlite_service}/readyz", timeout=10.0).json()["status"] == "ready"
+
+
+def test_serve_on_postgresql_answers_a_lookup(postgres_service: str) -> None:
+    assert_lookup_names_mtn_nigeria(postgres_service)
+    assert_docs_answer(postgres_service)
+    assert httpx.get(f"{postgres_service}/readyz", timeout=10.0).json()["status"] == "ready"
+
+
+def test_serve_refuses_a_postgresql_database_that_is_not_migrated(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    completed = run_topup(["serve", "--port", str(free_port())], postgres_url, tmp_path)
+
+    assert completed.returncode == 1
+    assert "run `topup db upgrade`" in completed.stderr
