@@ -1,0 +1,44 @@
+# Topup: every set-up step a newcomer needs, from a machine with only Python ≥ 3.11 and make.
+#   make run    install everything and serve http://127.0.0.1:8000 (docs at /docs)
+#   make test   install everything, then lint, type-check and run the whole test suite
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: install run test lint pytest bench-lookup catalogue clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly what uv.lock pins, into .venv.
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+run: install
+	$(VENV)/bin/topup serve
+
+test: install lint pytest
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest
+
+# Lookups per second, in-process (see README, "Speed").
+bench-lookup: install
+	$(VENV)/bin/python scripts/bench_lookup.py
+
+# Rebuild the shipped catalogue from libphonenumber, Babel and the FX snapshot.
+catalogue: install
+	$(VENV)/bin/python scripts/build_catalogue.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis topup.db*
