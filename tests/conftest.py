@@ -52,7 +52,14 @@ async def engine(database_url: str, shipped_catalogue: CatalogueFile) -> AsyncIt
 @pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
-        env=Environment.test, database_url=database_url, log_json=True, catalogue_cache_seconds=0.0
+        env=Environment.test,
+        database_url=database_url,
+        log_json=True,
+        catalogue_cache_seconds=0.0,
+        # The real argon2id, at a cost that keeps hundreds of sign-ups in the suite quick.
+        argon2_time_cost=1,
+        argon2_memory_kib=1024,
+        argon2_parallelism=1,
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from topup import __version__
+from topup.accounts.endpoints import router as accounts_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
 from topup.kit.errors import AppError
@@ -23,6 +24,7 @@ from topup.kit.logging import configure_logging
 from topup.kit.observe import ObserveRequests
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
+from topup.notifications.endpoints import router as sandbox_router
 from topup.runtime import Runtime, build_runtime
 
 log = structlog.get_logger("topup.http")
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     _add_error_handlers(app)
     app.include_router(catalogue_router)
     app.include_router(lookup_router)
+    app.include_router(accounts_router)
+    app.include_router(sandbox_router)
     _add_operations(app)
     return app
 

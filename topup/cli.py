@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from topup.accounts import service as account_service
+from topup.accounts.models import Role
 from topup.catalogue import service as catalogue_service
 from topup.catalogue.repository import CatalogueRepository
 from topup.catalogue.schemas import CatalogueFile
@@ -17,6 +21,10 @@ from topup.config import Settings, get_settings
 from topup.kit import migrate
 from topup.kit.db import create_engine, create_session_factory, is_sqlite, unit_of_work
 from topup.kit.errors import AppError
+from topup.kit.ratelimit import RateLimiter, create_storage
+from topup.runtime import build_account_policy
+
+T = TypeVar("T")
 
 SHIPPED_CATALOGUE = Path(__file__).parent / "catalogue" / "data" / "catalogue.json"
 
@@ -29,6 +37,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="Countries, operators and products.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalogue_app, name="catalogue")
+admin_app = typer.Typer(help="Staff accounts and blocking.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -94,6 +104,23 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     typer.echo(f"Database at {revision}.")
 
 
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one unit of work on the configured database; AppError → exit 1."""
+
+    async def run() -> T:
+        engine = create_engine(get_settings().database_url)
+        try:
+            async with unit_of_work(create_session_factory(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except AppError as error:
+        raise _fail(error.message) from error
+
+
 def _read_catalogue(path: Path) -> CatalogueFile:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -113,16 +140,7 @@ def catalogue_load(
 ) -> None:
     """Load a catalogue file: add and update by id; what the file lacks is switched off."""
     document = _read_catalogue(path)
-
-    async def run() -> catalogue_service.LoadSummary:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with unit_of_work(create_session_factory(engine)) as session:
-                return await catalogue_service.load_catalogue(session, document)
-        finally:
-            await engine.dispose()
-
-    summary = asyncio.run(run())
+    summary = _in_transaction(lambda session: catalogue_service.load_catalogue(session, document))
     typer.echo(
         f"Catalogue version {summary.version}: {summary.countries} countries, "
         f"{summary.operators} operators, {summary.products} products, "
@@ -131,20 +149,11 @@ def catalogue_load(
 
 
 def _switch(kind: str, identifier: str, enabled: bool) -> None:
-    async def run() -> int:
-        engine = create_engine(get_settings().database_url)
-        try:
-            async with unit_of_work(create_session_factory(engine)) as session:
-                return await catalogue_service.set_enabled(
-                    session, kind=kind, identifier=identifier, enabled=enabled
-                )
-        finally:
-            await engine.dispose()
-
-    try:
-        version = asyncio.run(run())
-    except AppError as error:
-        raise _fail(error.message) from error
+    version = _in_transaction(
+        lambda session: catalogue_service.set_enabled(
+            session, kind=kind, identifier=identifier, enabled=enabled
+        )
+    )
     state = "on" if enabled else "off"
     typer.echo(f"{kind.capitalize()} {identifier} switched {state} (catalogue version {version}).")
 
@@ -163,3 +172,50 @@ def catalogue_disable(kind: KindArgument, identifier: IdentifierArgument) -> Non
 def catalogue_enable(kind: KindArgument, identifier: IdentifierArgument) -> None:
     """Sell a country, an operator or a product again."""
     _switch(kind, identifier, enabled=True)
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="The staff member's email (their login)")],
+    phone: Annotated[str, typer.Option(help="Their mobile phone, E.164")],
+    first_name: Annotated[str, typer.Option()],
+    last_name: Annotated[str, typer.Option()],
+    role: Annotated[Role, typer.Option(help="admin or support")] = Role.admin,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="TOPUP_ADMIN_PASSWORD",
+            help="Asked for when not given",
+        ),
+    ] = "",
+) -> None:
+    """Create a staff account (the first admin, say), phone already verified."""
+    settings = get_settings()
+    policy = build_account_policy(settings, RateLimiter(create_storage(None)))
+    request = account_service.SignupRequest(first_name, last_name, phone, email, password)
+    customer = _in_transaction(
+        lambda session: account_service.create_staff(session, policy, request, role=role)
+    )
+    typer.echo(f"{role.value.capitalize()} {customer.email} created as {customer.id}.")
+
+
+@admin_app.command("block")
+def admin_block(
+    customer_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option(help="Shown to the customer")],
+) -> None:
+    """Block an account: it can still log in and see its history, but cannot buy."""
+    _in_transaction(
+        lambda session: account_service.set_blocked(session, customer_id, reason=reason)
+    )
+    typer.echo(f"{customer_id} blocked: {reason}")
+
+
+@admin_app.command("unblock")
+def admin_unblock(customer_id: Annotated[str, typer.Argument()]) -> None:
+    """Lift a block."""
+    _in_transaction(lambda session: account_service.set_blocked(session, customer_id, reason=None))
+    typer.echo(f"{customer_id} unblocked.")

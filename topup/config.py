@@ -59,6 +59,15 @@ class Settings(BaseSettings):
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.
     catalogue_cache_seconds: float = Field(default=30.0, ge=0)
+    # Where customers reach the service; links in emails start with it.
+    public_url: str = "http://127.0.0.1:8000"
+    session_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    # argon2id cost: argon2-cffi's defaults are RFC 9106's low-memory profile. Tests lower
+    # them to keep the suite fast; production should not.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
     # Loaded by `topup serve` into an empty embedded database.
     demo_catalogue_path: str | None = None
 

@@ -1,8 +1,15 @@
 """Imports every domain's tables so the metadata Alembic compares against is complete."""
 
+from topup.accounts import models as accounts_models
 from topup.catalogue import models as catalogue_models
 from topup.kit.db import Base
+from topup.notifications import models as notifications_models
 
 metadata = Base.metadata
 
-__all__ = ["catalogue_models", "metadata"]
+__all__ = [
+    "accounts_models",
+    "catalogue_models",
+    "metadata",
+    "notifications_models",
+]

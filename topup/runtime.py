@@ -7,12 +7,16 @@ so swapping the simulator for a real supplier is a setting, not a code change.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from topup.accounts.policy import AccountPolicy
+from topup.accounts.security import Passwords
 from topup.catalogue.snapshot import CatalogueCache
 from topup.config import Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
+from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.providers.suppliers.base import NumberLookup
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.simulator import SupplierSimulator
@@ -25,6 +29,8 @@ class Runtime:
     session_factory: async_sessionmaker[AsyncSession]
     catalogue: CatalogueCache
     number_lookup: NumberLookup
+    limiter: RateLimiter
+    accounts: AccountPolicy
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -37,8 +43,30 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
     )
     session_factory = create_session_factory(engine)
     catalogue = CatalogueCache(session_factory, ttl=settings.catalogue_cache_seconds)
+    limiter = RateLimiter(create_storage(settings.redis_url))
     return Runtime(
-        settings, engine, session_factory, catalogue, build_number_lookup(settings, catalogue)
+        settings,
+        engine,
+        session_factory,
+        catalogue,
+        build_number_lookup(settings, catalogue),
+        limiter,
+        build_account_policy(settings, limiter),
+    )
+
+
+def build_account_policy(settings: Settings, limiter: RateLimiter) -> AccountPolicy:
+    passwords = Passwords(
+        time_cost=settings.argon2_time_cost,
+        memory_kib=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+    )
+    return AccountPolicy(
+        secret_key=settings.secret_key,
+        passwords=passwords,
+        limiter=limiter,
+        session_ttl=timedelta(seconds=settings.session_ttl_seconds),
+        public_url=settings.public_url,
     )
 
 

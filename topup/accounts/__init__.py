@@ -1,0 +1,1 @@
+"""Customer accounts: sign-up, phone verification, sessions, password reset, deletion."""

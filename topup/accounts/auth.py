@@ -1,0 +1,52 @@
+"""FastAPI dependencies that tell who is calling: the bearer token's customer, and roles."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from topup.accounts.models import Customer, Role
+from topup.accounts.sessions import Authenticated, authenticate
+from topup.kit.errors import Forbidden, Unauthorized
+from topup.kit.http import SessionDep
+
+BEARER = "bearer "
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith(BEARER) or not header[len(BEARER) :].strip():
+        raise Unauthorized(
+            "Log in and send the token as `Authorization: Bearer <token>`.",
+            code="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return header[len(BEARER) :].strip()
+
+
+async def current_session(request: Request, session: SessionDep) -> Authenticated:
+    return await authenticate(session, bearer_token(request))
+
+
+CurrentSession = Annotated[Authenticated, Depends(current_session)]
+
+
+async def current_customer(authenticated: CurrentSession) -> Customer:
+    return authenticated.customer
+
+
+CurrentCustomer = Annotated[Customer, Depends(current_customer)]
+
+
+def require_role(*roles: Role) -> Callable[[Customer], Awaitable[Customer]]:
+    """A dependency that lets only the given staff roles through (403 for anyone else)."""
+    allowed = {role.value for role in roles}
+
+    async def check(customer: CurrentCustomer) -> Customer:
+        if customer.role not in allowed:
+            raise Forbidden("Your account cannot do this.", code="forbidden")
+        return customer
+
+    return check

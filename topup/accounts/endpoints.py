@@ -1,0 +1,153 @@
+"""``/v1/auth/*`` and ``/v1/me`` (API.md, "Accounts")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from topup.accounts import service, sessions
+from topup.accounts.auth import CurrentCustomer, CurrentSession
+from topup.accounts.models import Customer
+from topup.accounts.schemas import (
+    AcceptedOut,
+    CustomerEnvelope,
+    CustomerOut,
+    DeleteAccountIn,
+    ForgotPasswordIn,
+    LoginIn,
+    ResendCodeIn,
+    ResetPasswordIn,
+    SignupIn,
+    TokenOut,
+    VerifyPhoneIn,
+)
+from topup.kit.db import unit_of_work
+from topup.kit.http import RuntimeDep, SessionDep
+from topup.kit.schemas import ErrorBody
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 403, 422, 429)
+}
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        phone=customer.phone,
+        email=customer.email,
+        phone_verified=customer.phone_verified_at is not None,
+        status=customer.status,
+        block_reason=customer.block_reason,
+        role=customer.role,
+        language=customer.language,
+    )
+
+
+@router.post("/auth/signup", status_code=201, response_model=CustomerEnvelope, responses=ERRORS)
+async def signup(
+    body: SignupIn, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> CustomerEnvelope:
+    """Open an account; a 6-digit code goes to the phone by SMS."""
+    customer = await service.sign_up(
+        session,
+        runtime.accounts,
+        service.SignupRequest(
+            body.first_name, body.last_name, body.phone, body.email, body.password
+        ),
+        client_ip=client_ip(request),
+    )
+    return CustomerEnvelope(customer=customer_out(customer))
+
+
+@router.post("/auth/verify-phone", response_model=CustomerEnvelope, responses=ERRORS)
+async def verify_phone(
+    body: VerifyPhoneIn, request: Request, runtime: RuntimeDep
+) -> CustomerEnvelope:
+    """Confirm the phone with the SMS code. Wrong codes are counted even though they fail,
+    so the unit of work is committed before the error is answered."""
+    async with unit_of_work(runtime.session_factory) as session:
+        result = await service.verify_phone(
+            session,
+            runtime.accounts,
+            phone=body.phone,
+            code=body.code,
+            client_ip=client_ip(request),
+        )
+    if result.error is not None:
+        raise result.error
+    assert result.customer is not None
+    return CustomerEnvelope(customer=customer_out(result.customer))
+
+
+@router.post(
+    "/auth/verify-phone/resend", status_code=202, response_model=AcceptedOut, responses=ERRORS
+)
+async def resend_code(body: ResendCodeIn, runtime: RuntimeDep, session: SessionDep) -> AcceptedOut:
+    """Send a new code (at most one a minute, five an hour); the answer never says whether
+    the number has an account."""
+    await service.resend_code(session, runtime.accounts, phone=body.phone)
+    return AcceptedOut()
+
+
+@router.post("/auth/login", response_model=TokenOut, responses=ERRORS)
+async def login(
+    body: LoginIn, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> TokenOut:
+    issued = await sessions.log_in(
+        session,
+        runtime.accounts,
+        login=body.login,
+        password=body.password,
+        client_ip=client_ip(request),
+    )
+    return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
+
+
+@router.post("/auth/logout", status_code=204, responses=ERRORS)
+async def logout(authenticated: CurrentSession, session: SessionDep) -> Response:
+    await sessions.log_out(session, authenticated.token_id)
+    return Response(status_code=204)
+
+
+@router.post("/auth/password/forgot", status_code=202, response_model=AcceptedOut, responses=ERRORS)
+async def forgot_password(
+    body: ForgotPasswordIn, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> AcceptedOut:
+    """Email a reset link if the address has an account; the answer is 202 either way."""
+    await sessions.forgot_password(
+        session, runtime.accounts, email=body.email, client_ip=client_ip(request)
+    )
+    return AcceptedOut()
+
+
+@router.post("/auth/password/reset", response_model=CustomerEnvelope, responses=ERRORS)
+async def reset_password(
+    body: ResetPasswordIn, runtime: RuntimeDep, session: SessionDep
+) -> CustomerEnvelope:
+    """Choose a new password; every session of the account ends."""
+    customer = await sessions.reset_password(
+        session, runtime.accounts, token=body.token, password=body.password
+    )
+    return CustomerEnvelope(customer=customer_out(customer))
+
+
+@router.get("/me", response_model=CustomerEnvelope, responses=ERRORS)
+async def me(customer: CurrentCustomer) -> CustomerEnvelope:
+    return CustomerEnvelope(customer=customer_out(customer))
+
+
+@router.delete("/me", status_code=204, responses=ERRORS)
+async def delete_me(
+    body: DeleteAccountIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    """Erase the account's personal data; its orders stay, without them."""
+    await service.delete_account(session, runtime.accounts, customer, password=body.password)
+    return Response(status_code=204)

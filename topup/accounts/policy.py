@@ -1,0 +1,100 @@
+"""What the account flows need from the running process, and the rules they enforce."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from babel.languages import get_official_languages
+from email_validator import EmailNotValidError, validate_email
+
+from topup.accounts.security import Passwords
+from topup.kit.errors import InvalidInput
+from topup.kit.ratelimit import Limit, RateLimiter
+
+SUPPORTED_LANGUAGES = ("en", "fr", "it", "es")
+PASSWORD_MIN_LENGTH = 10
+NAME_MAX_LENGTH = 100
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_MAX_TRIES = 5
+RESET_LIFETIME = timedelta(hours=1)
+# An account that never confirmed its phone stops holding its email and phone after this,
+# so nobody can squat someone else's number by signing up with it and walking away.
+UNVERIFIED_HOLD = timedelta(hours=24)
+
+
+class Limits:
+    """Every rate limit of the account flows, in one place so they can be read together."""
+
+    signup_per_ip = Limit("signup-ip", "10/hour")
+    code_per_phone = Limit("code-phone", "1/minute")
+    code_per_phone_hourly = Limit("code-phone-hour", "5/hour")
+    verify_per_phone = Limit("verify-phone", "10/hour")
+    verify_per_ip = Limit("verify-ip", "30/10 minutes")
+    login_per_account = Limit("login-account", "10/15 minutes")
+    login_per_ip = Limit("login-ip", "100/hour")
+    forgot_per_email = Limit("forgot-email", "3/hour")
+    forgot_per_ip = Limit("forgot-ip", "20/hour")
+    password_check_per_account = Limit("password-check", "5/15 minutes")
+
+
+@dataclass(frozen=True)
+class AccountPolicy:
+    secret_key: str
+    passwords: Passwords
+    limiter: RateLimiter
+    session_ttl: timedelta
+    public_url: str
+
+
+_CONTROL_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn"}
+_HAS_LETTER = re.compile(r"[^\W\d_]")
+
+
+def checked_name(raw: str, field: str) -> str:
+    name = raw.strip()
+    if not name or len(name) > NAME_MAX_LENGTH or not _HAS_LETTER.search(name):
+        raise InvalidInput(
+            f"Enter a name of 1 to {NAME_MAX_LENGTH} characters.", code="invalid_name", field=field
+        )
+    if any(unicodedata.category(character) in _CONTROL_CATEGORIES for character in name):
+        raise InvalidInput(
+            "A name cannot hold control characters.", code="invalid_name", field=field
+        )
+    return name
+
+
+def checked_email(raw: str, field: str = "email") -> str:
+    """The normalised address (domain lower-cased, Unicode NFC), or a clear refusal."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise InvalidInput(
+            f"This email address is not valid: {error}", code="invalid_email", field=field
+        ) from error
+
+
+def email_key(email: str) -> str:
+    return email.lower()
+
+
+def checked_password(password: str, field: str = "password") -> str:
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InvalidInput(
+            f"Use at least {PASSWORD_MIN_LENGTH} characters for the password.",
+            code="weak_password",
+            field=field,
+        )
+    if not password.strip():
+        raise InvalidInput("A password cannot be only spaces.", code="weak_password", field=field)
+    return password
+
+
+def language_for(region: str) -> str:
+    """The first supported language that is official in the customer's own country."""
+    for language in get_official_languages(region, de_facto=True):
+        if language in SUPPORTED_LANGUAGES:
+            return str(language)
+    return "en"

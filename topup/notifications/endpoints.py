@@ -1,0 +1,46 @@
+"""``GET /v1/sandbox/messages``: read what the service sent, outside production only."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from topup.kit.errors import NotFound
+from topup.kit.http import RuntimeDep, SessionDep
+from topup.notifications.repository import MessageRepository
+from topup.notifications.schemas import SandboxMessageList, SandboxMessageOut
+
+router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
+
+
+@router.get("/messages", response_model=SandboxMessageList)
+async def sandbox_messages(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    to: Annotated[
+        str | None,
+        Query(max_length=254, description="A phone in E.164 (write + as %2B) or an email"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SandboxMessageList:
+    if not runtime.settings.is_sandbox:
+        raise NotFound("No such resource.")
+    recipient = to.strip() if to is not None else None
+    if recipient is not None and recipient.isdigit():
+        # An unescaped "+" in a query string arrives as a space; digits alone can only
+        # mean an E.164 number, since every stored phone starts with "+".
+        recipient = "+" + recipient
+    rows = await MessageRepository(session).newest(recipient=recipient, limit=limit)
+    return SandboxMessageList(
+        data=[
+            SandboxMessageOut(
+                channel=row.channel,
+                to=row.recipient or "",
+                subject=row.subject,
+                body=row.body or "",
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+    )
