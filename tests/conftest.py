@@ -112,3 +112,16 @@ async def empty_engine(
     yield engine
     await engine.dispose()
     await generator.aclose()
+
+
+@pytest.fixture
+async def redis_url() -> AsyncIterator[str]:
+    """The test Redis, with every rate-limit counter cleared before and after the test."""
+    from tests.fixtures.databases import redis_url_or_skip
+    from topup.kit.ratelimit import create_storage
+
+    url = redis_url_or_skip()
+    storage = create_storage(url)
+    await storage.reset()
+    yield url
+    await storage.reset()
