@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from topup.app import create_app
 from topup.config import Environment, Settings
@@ -52,6 +53,34 @@ async def unreachable_client(
                 yield http
     finally:
         await runtime.close()
+
+
+async def client_for(settings: Settings, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, build_runtime(settings, engine))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
+            yield http
+
+
+async def test_readyz_checks_redis_when_limits_are_shared_through_it(
+    settings: Settings, engine: AsyncEngine, redis_url: str
+) -> None:
+    shared = settings.model_copy(update={"redis_url": redis_url})
+    async for http in client_for(shared, engine):
+        response = await http.get("/readyz")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ready", "database": "ok", "redis": "ok"}
+
+
+async def test_readyz_is_unavailable_when_redis_is_not(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    unreachable = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
+    async for http in client_for(unreachable, engine):
+        response = await http.get("/readyz")
+        assert response.status_code == 503
+        assert response.json() == {"status": "unavailable", "database": "ok", "redis": "down"}
 
 
 async def test_readyz_is_unavailable_when_the_database_is_not(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -109,6 +110,25 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
+async def _database_answers(runtime: Runtime) -> bool:
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (OSError, DBAPIError) as error:
+        log.warning("not_ready", dependency="database", error=type(error).__name__)
+        return False
+    return True
+
+
+async def _redis_answers(runtime: Runtime) -> bool:
+    try:
+        async with asyncio.timeout(2):
+            return await runtime.limiter.healthy()
+    except Exception as error:  # any failure of the client means "not ready", never a 500
+        log.warning("not_ready", dependency="redis", error=type(error).__name__)
+        return False
+
+
 def _add_operations(app: FastAPI) -> None:
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:
@@ -117,14 +137,14 @@ def _add_operations(app: FastAPI) -> None:
 
     @app.get("/readyz", tags=["operations"])
     async def readyz(runtime: RuntimeDep) -> Response:
-        """The database answers, so this node can take traffic."""
-        try:
-            async with runtime.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        except (OSError, DBAPIError) as error:
-            log.warning("not_ready", error=type(error).__name__)
-            return json_response({"status": "unavailable", "database": "down"}, 503)
-        return json_response({"status": "ready", "database": "ok"})
+        """The database answers (and Redis, when rate limits are shared through it)."""
+        checks = {"database": await _database_answers(runtime)}
+        if runtime.settings.redis_url is not None:
+            checks["redis"] = await _redis_answers(runtime)
+        ready = all(checks.values())
+        body = {"status": "ready" if ready else "unavailable"}
+        body |= {name: "ok" if fine else "down" for name, fine in checks.items()}
+        return json_response(body, 200 if ready else 503)
 
     @app.get("/metrics", tags=["operations"], include_in_schema=False)
     async def metrics() -> Response:
