@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from topup.accounts.models import Customer
+from topup.app import create_app
 from topup.catalogue.models import Operator
 from topup.catalogue.schemas import CatalogueFile
 from topup.cli import SHIPPED_CATALOGUE, app
-from topup.config import get_settings
-from topup.kit.db import create_engine
+from topup.config import Environment, Settings, get_settings
+from topup.kit.db import create_engine, create_session_factory
+from topup.runtime import build_runtime
 
 runner = CliRunner()
 
@@ -195,3 +201,282 @@ def test_an_unknown_kind_of_item_fails(loaded_database: Path) -> None:
     assert result.exit_code == 1
     assert "unknown catalogue item kind 'planet'" in result.output
     assert operator_enabled(loaded_database, "ng-mtn") is True
+
+
+# ---- staff accounts and blocking -------------------------------------------------------
+
+ADMIN_EMAIL = "ada.admin@example.com"
+ADMIN_PHONE = "+2348031234567"
+ADMIN_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def staff_database(database_file: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A migrated SQLite file, cheap argon2 settings and the admin password in the env."""
+    monkeypatch.setenv("TOPUP_ARGON2_MEMORY_KIB", "1024")
+    monkeypatch.setenv("TOPUP_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("TOPUP_ARGON2_PARALLELISM", "1")
+    monkeypatch.setenv("TOPUP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    assert topup("db", "upgrade").exit_code == 0
+    return database_file
+
+
+def create_admin(
+    *, email: str = ADMIN_EMAIL, phone: str = ADMIN_PHONE, role: str = "admin"
+) -> Result:
+    return topup(
+        "admin",
+        "create",
+        "--email",
+        email,
+        "--phone",
+        phone,
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Okafor",
+        "--role",
+        role,
+    )
+
+
+def created_id(result: Result) -> str:
+    assert result.exit_code == 0, result.output
+    found = re.search(r"^\w+ \S+ created as (cus_[0-9a-f]{32})\.$", result.output, re.MULTILINE)
+    assert found, result.output
+    return found.group(1)
+
+
+def stored_customers(database: Path) -> list[Customer]:
+    async def read() -> list[Customer]:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        try:
+            async with create_session_factory(engine)() as session:
+                return list(await session.scalars(select(Customer)))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def call_api(
+    database: Path,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: dict[str, str] | None = None,
+) -> httpx.Response:
+    """One request to the real app on the CLI's SQLite file (its own runtime and engine)."""
+    settings = Settings(
+        env=Environment.test,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        argon2_memory_kib=1024,
+        argon2_time_cost=1,
+        argon2_parallelism=1,
+    )
+
+    async def request() -> httpx.Response:
+        runtime = build_runtime(settings)
+        app = create_app(settings, runtime)
+        try:
+            async with app.router.lifespan_context(app):
+                transport = httpx.ASGITransport(app=app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                    headers = {"Authorization": f"Bearer {token}"} if token else {}
+                    return await http.request(method, path, json=body, headers=headers)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(request())
+
+
+def log_in(database: Path, login: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> str:
+    response = call_api(
+        database, "POST", "/v1/auth/login", body={"login": login, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def me(database: Path, token: str) -> dict[str, Any]:
+    response = call_api(database, "GET", "/v1/me", token=token)
+    assert response.status_code == 200, response.text
+    customer: dict[str, Any] = response.json()["customer"]
+    return customer
+
+
+def test_admin_create_makes_a_verified_admin(staff_database: Path) -> None:
+    result = create_admin()
+
+    customer_id = created_id(result)
+    assert result.output.strip() == f"Admin {ADMIN_EMAIL} created as {customer_id}."
+    [admin] = stored_customers(staff_database)
+    assert admin.id == customer_id
+    assert (admin.role, admin.status, admin.block_reason) == ("admin", "active", None)
+    assert (admin.email, admin.email_key, admin.phone) == (ADMIN_EMAIL, ADMIN_EMAIL, ADMIN_PHONE)
+    assert (admin.first_name, admin.last_name) == ("Ada", "Okafor")
+    assert admin.phone_verified_at is not None
+    assert admin.phone_verified_at == admin.created_at
+    assert admin.password_hash is not None
+    assert admin.password_hash.startswith("$argon2id$")
+    assert "$m=1024,t=1,p=1$" in admin.password_hash  # the costs came from the environment
+    assert ADMIN_PASSWORD not in admin.password_hash
+
+
+def test_the_new_admin_logs_in_through_the_api(staff_database: Path) -> None:
+    customer_id = created_id(create_admin())
+
+    token = log_in(staff_database)
+
+    assert me(staff_database, token) == {
+        "id": customer_id,
+        "first_name": "Ada",
+        "last_name": "Okafor",
+        "phone": ADMIN_PHONE,
+        "email": ADMIN_EMAIL,
+        "phone_verified": True,
+        "status": "active",
+        "block_reason": None,
+        "role": "admin",
+        "language": "en",
+    }
+    assert me(staff_database, log_in(staff_database, login=ADMIN_PHONE))["id"] == customer_id
+    wrong = call_api(
+        staff_database,
+        "POST",
+        "/v1/auth/login",
+        body={"login": ADMIN_EMAIL, "password": ADMIN_PASSWORD + "!"},
+    )
+    assert wrong.status_code == 401
+
+
+def test_a_support_account_is_created_with_its_role(staff_database: Path) -> None:
+    result = create_admin(role="support")
+
+    customer_id = created_id(result)
+    assert result.output.startswith("Support ")
+    [support] = stored_customers(staff_database)
+    assert (support.id, support.role) == (customer_id, "support")
+
+
+def test_the_password_is_asked_for_when_not_in_the_environment(
+    staff_database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TOPUP_ADMIN_PASSWORD")
+    arguments = ["admin", "create", "--email", ADMIN_EMAIL, "--phone", ADMIN_PHONE]
+    arguments += ["--first-name", "Ada", "--last-name", "Okafor"]
+
+    result = runner.invoke(app, arguments, input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
+
+    created_id(result)
+    assert result.output.startswith("Password")
+    assert "Repeat for confirmation: " in result.output
+    assert ADMIN_PASSWORD not in result.output  # hidden input
+    assert me(staff_database, log_in(staff_database))["role"] == "admin"
+
+
+def test_the_password_prompt_offers_no_default(
+    staff_database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TOPUP_ADMIN_PASSWORD")
+    arguments = ["admin", "create", "--email", ADMIN_EMAIL, "--phone", ADMIN_PHONE]
+    arguments += ["--first-name", "Ada", "--last-name", "Okafor"]
+
+    result = runner.invoke(app, arguments, input=f"{ADMIN_PASSWORD}\n{ADMIN_PASSWORD}\n")
+
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Password: \n")
+
+
+@pytest.mark.parametrize(
+    ("email", "phone", "taken"),
+    [
+        (ADMIN_EMAIL, "+2348031234568", ADMIN_EMAIL),
+        ("ADA.ADMIN@example.com", "+2348031234568", "ADA.ADMIN@example.com"),
+        ("someone.else@example.com", ADMIN_PHONE, ADMIN_PHONE),
+    ],
+)
+def test_an_email_or_phone_with_an_account_is_refused(
+    staff_database: Path, email: str, phone: str, taken: str
+) -> None:
+    first = created_id(create_admin())
+
+    result = create_admin(email=email, phone=phone)
+
+    assert result.exit_code == 1
+    assert f"{taken} already has an account." in result.output
+    assert [customer.id for customer in stored_customers(staff_database)] == [first]
+
+
+def test_a_short_password_is_refused(staff_database: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPUP_ADMIN_PASSWORD", "too-short")
+
+    result = create_admin()
+
+    assert result.exit_code == 1
+    assert "Use at least 10 characters for the password." in result.output
+    assert stored_customers(staff_database) == []
+
+
+def test_an_admin_without_a_mobile_phone_is_refused(staff_database: Path) -> None:
+    result = create_admin(phone="+33 1 42 68 53 00")  # a Paris landline
+
+    assert result.exit_code == 1
+    assert "Use a mobile number" in result.output
+    assert stored_customers(staff_database) == []
+
+
+def test_block_and_unblock_show_in_the_account(staff_database: Path) -> None:
+    customer_id = created_id(create_admin())
+    token = log_in(staff_database)
+
+    blocked = topup("admin", "block", customer_id, "--reason", "chargebacks")
+
+    assert blocked.exit_code == 0, blocked.output
+    assert blocked.output.strip() == f"{customer_id} blocked: chargebacks"
+    account = me(staff_database, token)  # a blocked account can still log in and look
+    assert (account["status"], account["block_reason"]) == ("blocked", "chargebacks")
+    assert me(staff_database, log_in(staff_database))["status"] == "blocked"
+
+    unblocked = topup("admin", "unblock", customer_id)
+
+    assert unblocked.exit_code == 0, unblocked.output
+    assert unblocked.output.strip() == f"{customer_id} unblocked."
+    account = me(staff_database, token)
+    assert (account["status"], account["block_reason"]) == ("active", None)
+
+
+@pytest.mark.parametrize("command", [["block", "--reason", "chargebacks"], ["unblock"]])
+def test_an_unknown_account_cannot_be_blocked_or_unblocked(
+    staff_database: Path, command: list[str]
+) -> None:
+    result = topup("admin", command[0], "cus_nobody", *command[1:])
+
+    assert result.exit_code == 1
+    assert "No account cus_nobody." in result.output
+
+
+def test_a_block_needs_a_reason(staff_database: Path) -> None:
+    customer_id = created_id(create_admin())
+
+    blank = topup("admin", "block", customer_id, "--reason", "   ")
+    missing = topup("admin", "block", customer_id)
+
+    assert blank.exit_code == 1
+    assert "Give the reason for the block." in blank.output
+    assert missing.exit_code == 2  # typer: a required option is missing
+    [customer] = stored_customers(staff_database)
+    assert (customer.status, customer.block_reason) == ("active", None)
+
+
+def test_a_reason_longer_than_its_column_is_refused(staff_database: Path) -> None:
+    customer_id = created_id(create_admin())
+
+    result = topup("admin", "block", customer_id, "--reason", "r" * 201)
+
+    assert result.exit_code == 1
+    assert "200" in result.output
+    [customer] = stored_customers(staff_database)
+    assert (customer.status, customer.block_reason) == ("active", None)

@@ -186,6 +186,7 @@ def admin_create(
         typer.Option(
             prompt=True,
             hide_input=True,
+            show_default=False,
             confirmation_prompt=True,
             envvar="TOPUP_ADMIN_PASSWORD",
             help="Asked for when not given",

@@ -3,19 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.catalogues import small_catalogue
 from tests.fixtures.databases import BACKENDS, fresh_database
-from topup.kit.db import create_engine
+from topup.accounts.models import Customer
+from topup.catalogue.models import Country
+from topup.catalogue.service import load_catalogue, parse_catalogue
+from topup.kit.db import create_engine, create_session_factory, unit_of_work
+from topup.kit.ids import new_id
 from topup.kit.migrate import alembic_config, is_up_to_date, migrations_directory, upgrade
+from topup.models import metadata
 
 CATALOGUE_TABLES = {"countries", "operators", "operator_prefixes", "products", "catalogue_state"}
+ACCOUNT_TABLES = {
+    "customers",
+    "phone_verifications",
+    "access_tokens",
+    "password_resets",
+    "outbound_messages",
+}
+CUSTOMERS = metadata.tables["customers"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -79,3 +98,141 @@ async def test_upgrading_twice_changes_nothing(fresh_engine: AsyncEngine) -> Non
 
     assert await tables(fresh_engine) == before
     assert await is_up_to_date(fresh_engine)
+
+
+# ---- 0002: accounts and the outbox ------------------------------------------------------
+
+
+async def current_revision(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        return await connection.run_sync(
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
+
+
+async def count_rows(engine: AsyncEngine, model: Any) -> int:
+    async with engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_head_adds_the_accounts_and_outbox_tables(fresh_engine: AsyncEngine) -> None:
+    await upgrade(fresh_engine, "0001")
+    assert await tables(fresh_engine) - {"alembic_version"} == CATALOGUE_TABLES
+
+    await upgrade(fresh_engine)
+
+    assert await current_revision(fresh_engine) == {"0002"}
+    assert await tables(fresh_engine) == CATALOGUE_TABLES | ACCOUNT_TABLES | {"alembic_version"}
+
+
+async def test_downgrade_to_0001_drops_exactly_the_accounts_tables(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade(fresh_engine)
+    async with unit_of_work(create_session_factory(fresh_engine)) as session:
+        await load_catalogue(session, parse_catalogue(small_catalogue()))
+    countries = await count_rows(fresh_engine, Country)
+    assert countries > 0
+    at_head = await tables(fresh_engine)
+
+    await downgrade(fresh_engine, "0001")
+
+    assert await current_revision(fresh_engine) == {"0001"}
+    assert at_head - await tables(fresh_engine) == ACCOUNT_TABLES
+    assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
+    assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept
+    assert not await is_up_to_date(fresh_engine)
+
+    await upgrade(fresh_engine)
+
+    assert await is_up_to_date(fresh_engine)
+    assert await tables(fresh_engine) == at_head
+    assert await count_rows(fresh_engine, Customer) == 0
+    assert await count_rows(fresh_engine, Country) == countries
+
+
+def schema_drift(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, metadata))
+
+
+async def test_the_migrations_build_what_the_models_describe(fresh_engine: AsyncEngine) -> None:
+    await upgrade(fresh_engine)
+
+    async with fresh_engine.connect() as connection:
+        drift = await connection.run_sync(schema_drift)
+
+    assert drift == []
+
+
+def unique_constraints(connection: Connection) -> dict[str, list[str]]:
+    found = inspect(connection).get_unique_constraints("customers")
+    return {str(constraint["name"]): list(constraint["column_names"]) for constraint in found}
+
+
+def customer(**values: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": new_id("cus"),
+        "status": "active",
+        "role": "customer",
+        "language": "en",
+        "created_at": datetime.now(UTC),
+        "email": None,
+        "email_key": None,
+        "phone": None,
+    }
+    return row | values
+
+
+async def insert_customers(engine: AsyncEngine, *rows: dict[str, Any]) -> None:
+    """Insert every row in one transaction, straight to the database (no ORM checks)."""
+    async with engine.begin() as connection:
+        for row in rows:
+            await connection.execute(insert(CUSTOMERS).values(**row))
+
+
+@pytest.fixture
+async def at_head(fresh_engine: AsyncEngine) -> AsyncEngine:
+    await upgrade(fresh_engine)
+    return fresh_engine
+
+
+async def test_customers_have_their_unique_constraints(at_head: AsyncEngine) -> None:
+    async with at_head.connect() as connection:
+        constraints = await connection.run_sync(unique_constraints)
+
+    assert constraints == {
+        "uq_customers_email_key": ["email_key"],
+        "uq_customers_phone": ["phone"],
+    }
+
+
+async def test_two_accounts_cannot_hold_one_phone(at_head: AsyncEngine) -> None:
+    await insert_customers(at_head, customer(phone="+2348031234567", email_key="a@example.com"))
+
+    with pytest.raises(IntegrityError):
+        await insert_customers(at_head, customer(phone="+2348031234567", email_key="b@example.com"))
+
+    assert await count_rows(at_head, Customer) == 1
+
+
+async def test_two_accounts_cannot_hold_one_email_key(at_head: AsyncEngine) -> None:
+    first = customer(email="Ada@example.com", email_key="ada@example.com", phone="+33612345678")
+    second = customer(email="ada@example.com", email_key="ada@example.com", phone="+33612345679")
+
+    with pytest.raises(IntegrityError):
+        await insert_customers(at_head, first, second)
+
+    assert await count_rows(at_head, Customer) == 0  # the whole transaction rolled back
+
+
+async def test_erased_accounts_may_all_have_no_phone_and_no_email(at_head: AsyncEngine) -> None:
+    erased = {"status": "deleted", "first_name": None, "password_hash": None}
+
+    await insert_customers(at_head, customer(**erased), customer(**erased))
+    await insert_customers(at_head, customer(**erased))
+
+    assert await count_rows(at_head, Customer) == 3
+    async with at_head.connect() as connection:
+        phones = await connection.scalars(select(CUSTOMERS.c.phone))
+        assert list(phones) == [None, None, None]

@@ -52,6 +52,9 @@ class SignupRequest:
     password: str
 
 
+BLOCK_REASON_MAX_LENGTH = 200  # the column's size
+
+
 def mobile_phone(raw: str, field: str = "phone") -> ParsedPhone:
     parsed = parse_phone(raw, field=field)
     if not parsed.is_mobile:
@@ -296,6 +299,12 @@ async def set_blocked(session: AsyncSession, customer_id: str, *, reason: str | 
         )
     if reason is not None and not reason.strip():
         raise InvalidInput("Give the reason for the block.", code="invalid_reason", field="reason")
+    if reason is not None and len(reason.strip()) > BLOCK_REASON_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep the reason within {BLOCK_REASON_MAX_LENGTH} characters.",
+            code="invalid_reason",
+            field="reason",
+        )
     customer.status = (CustomerStatus.blocked if reason else CustomerStatus.active).value
     customer.block_reason = reason.strip() if reason else None
     await repository.flush()

@@ -8,6 +8,7 @@ lets twice the limit through around the window's edge.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from topup.kit.errors import TooManyRequests
+from topup.kit.errors import ServiceUnavailable, TooManyRequests
+
+STORAGE_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +52,20 @@ class RateLimiter:
         self._strategy = MovingWindowRateLimiter(storage)
 
     async def hit(self, limit: Limit, *keys: str, message: str | None = None) -> None:
-        """Count one attempt; raise 429 with ``Retry-After`` once the limit is reached."""
-        if await self._strategy.hit(limit.item, limit.name, *keys):
-            return
-        stats = await self._strategy.get_window_stats(limit.item, limit.name, *keys)
+        """Count one attempt; raise 429 with ``Retry-After`` once the limit is reached.
+
+        When the counters cannot be reached the request is refused (503), never let
+        through: a Redis outage must not switch brute-force protection off.
+        """
+        try:
+            async with asyncio.timeout(STORAGE_TIMEOUT_SECONDS):
+                if await self._strategy.hit(limit.item, limit.name, *keys):
+                    return
+                stats = await self._strategy.get_window_stats(limit.item, limit.name, *keys)
+        except Exception as error:
+            raise ServiceUnavailable(
+                "Rate limits cannot be checked right now; try again in a moment."
+            ) from error
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise TooManyRequests(
             message or "Too many attempts; wait a little and try again.",

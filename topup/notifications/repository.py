@@ -26,6 +26,9 @@ class MessageRepository:
 
     async def erase_for_customer(self, customer_id: str) -> None:
         """Remove the personal data from every message of a deleted account."""
+        # Sessions do not autoflush: a message queued earlier in this unit of work must
+        # reach the table before the UPDATE, or it would be inserted later unerased.
+        await self.session.flush()
         await self.session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.customer_id == customer_id)
