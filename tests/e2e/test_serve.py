@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -143,16 +144,57 @@ def assert_docs_answer(base_url: str) -> None:
     assert "swagger" in docs.text.lower()
 
 
-def test_serve_on_sqlite_answers_a_lookup(sqlite_service: str) -> None:
+JOURNEY_PASSWORD = "correct horse battery"
+
+
+def assert_account_journey(base_url: str, log_path: Path) -> None:
+    """The README's journey: sign-up, the SMS code from the outbox, verify, login, /v1/me;
+    then neither the code nor the password may be anywhere in the server's log."""
+    person = {
+        "first_name": "Ada",
+        "last_name": "Obi",
+        "phone": "+33 6 12 34 56 78",
+        "email": "ada@example.com",
+        "password": JOURNEY_PASSWORD,
+    }
+    with httpx.Client(base_url=base_url, timeout=10.0) as http:
+        signup = http.post("/v1/auth/signup", json=person)
+        assert signup.status_code == 201, signup.text
+        assert signup.json()["customer"]["phone"] == "+33612345678"
+        messages = http.get("/v1/sandbox/messages", params={"to": "+33612345678"}).json()
+        match = re.search(r"\b(\d{6})\b", messages["data"][0]["body"])
+        assert match is not None
+        code = match.group(1)
+        verified = http.post("/v1/auth/verify-phone", json={"phone": "+33612345678", "code": code})
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["customer"]["phone_verified"] is True
+        login = http.post(
+            "/v1/auth/login", json={"login": "ada@example.com", "password": JOURNEY_PASSWORD}
+        )
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        me = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200, me.text
+        assert me.json()["customer"]["email"] == "ada@example.com"
+    log = log_path.read_text(encoding="utf-8")
+    assert "started" in log  # the log was written, so its silence below means something
+    assert code not in log
+    assert JOURNEY_PASSWORD not in log
+    assert token not in log
+
+
+def test_serve_on_sqlite_answers_a_lookup(sqlite_service: str, tmp_path: Path) -> None:
     assert_lookup_names_mtn_nigeria(sqlite_service)
     assert_docs_answer(sqlite_service)
     assert httpx.get(f"{sqlite_service}/readyz", timeout=10.0).json()["status"] == "ready"
+    assert_account_journey(sqlite_service, tmp_path / "serve.log")
 
 
-def test_serve_on_postgresql_answers_a_lookup(postgres_service: str) -> None:
+def test_serve_on_postgresql_answers_a_lookup(postgres_service: str, tmp_path: Path) -> None:
     assert_lookup_names_mtn_nigeria(postgres_service)
     assert_docs_answer(postgres_service)
     assert httpx.get(f"{postgres_service}/readyz", timeout=10.0).json()["status"] == "ready"
+    assert_account_journey(postgres_service, tmp_path / "serve.log")
 
 
 def test_serve_refuses_a_postgresql_database_that_is_not_migrated(

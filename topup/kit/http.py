@@ -31,7 +31,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the unit of work commits when the endpoint returns and *before* the
+# answer leaves. FastAPI's default ("request") would commit after the answer is sent, so a
+# client could act on a token or order that is not yet stored, or that never will be.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
