@@ -480,3 +480,40 @@ def test_a_reason_longer_than_its_column_is_refused(staff_database: Path) -> Non
     assert "200" in result.output
     [customer] = stored_customers(staff_database)
     assert (customer.status, customer.block_reason) == ("active", None)
+
+
+def run_sql(database: Path, *statements: str) -> None:
+    async def run() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{database}")
+        try:
+            async with engine.begin() as connection:
+                for statement in statements:
+                    await connection.exec_driver_sql(statement)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_ledger_check_passes_on_a_clean_ledger_and_fails_on_a_breach(database_file: Path) -> None:
+    assert topup("db", "upgrade").exit_code == 0
+    clean = topup("ledger", "check")
+    assert clean.exit_code == 0, clean.output
+    assert "Ledger check passed" in clean.output
+
+    # An entry that moved no money, and a balance that no transfer explains.
+    run_sql(
+        database_file,
+        "INSERT INTO journal_entries (id, kind, reference, idempotency_key, created_at)"
+        " VALUES ('je_empty', 'test', 'x', 'k', '2026-01-01 00:00:00')",
+        "INSERT INTO ledger_accounts (id, code, currency, debits_must_not_exceed_credits,"
+        " credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending,"
+        " credits_pending, created_at) VALUES ('sales:eur', 'sales', 'EUR', 0, 0, 0, 5, 0, 0,"
+        " '2026-01-01 00:00:00')",
+    )
+    broken = topup("ledger", "check")
+    assert broken.exit_code == 1
+    assert "entry_moves_money: je_empty" in broken.output
+    assert "balance_equals_transfers: sales:eur: credits_posted is 5, transfers say 0" in (
+        broken.output
+    )

@@ -22,6 +22,7 @@ from topup.kit import migrate
 from topup.kit.db import create_engine, create_session_factory, is_sqlite, unit_of_work
 from topup.kit.errors import AppError
 from topup.kit.ratelimit import RateLimiter, create_storage
+from topup.ledger.checks import check_ledger
 from topup.runtime import build_account_policy
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="Countries, operators and products.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalogue_app, name="catalogue")
+ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
 admin_app = typer.Typer(help="Staff accounts and blocking.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
 
@@ -220,3 +223,17 @@ def admin_unblock(customer_id: Annotated[str, typer.Argument()]) -> None:
     """Lift a block."""
     _in_transaction(lambda session: account_service.set_blocked(session, customer_id, reason=None))
     typer.echo(f"{customer_id} unblocked.")
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Verify every ledger invariant; exit 1 and list the breaches if any is broken."""
+    breaches = _in_transaction(check_ledger)
+    for breach in breaches:
+        typer.secho(str(breach), err=True, fg=typer.colors.RED)
+    if breaches:
+        raise typer.Exit(code=1)
+    typer.echo(
+        "Ledger check passed: entries balance, balances equal their transfers, "
+        "no hold is left open past its timeout."
+    )

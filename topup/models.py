@@ -3,6 +3,7 @@
 from topup.accounts import models as accounts_models
 from topup.catalogue import models as catalogue_models
 from topup.kit.db import Base
+from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
 
 metadata = Base.metadata
@@ -10,6 +11,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "catalogue_models",
+    "ledger_models",
     "metadata",
     "notifications_models",
 ]

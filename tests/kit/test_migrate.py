@@ -34,6 +34,7 @@ ACCOUNT_TABLES = {
     "password_resets",
     "outbound_messages",
 }
+LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -115,17 +116,22 @@ async def count_rows(engine: AsyncEngine, model: Any) -> int:
         return int(await connection.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def test_head_adds_the_accounts_and_outbox_tables(fresh_engine: AsyncEngine) -> None:
+async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     await upgrade(fresh_engine, "0001")
     assert await tables(fresh_engine) - {"alembic_version"} == CATALOGUE_TABLES
 
-    await upgrade(fresh_engine)
-
+    await upgrade(fresh_engine, "0002")
     assert await current_revision(fresh_engine) == {"0002"}
     assert await tables(fresh_engine) == CATALOGUE_TABLES | ACCOUNT_TABLES | {"alembic_version"}
 
+    await upgrade(fresh_engine)
+    assert await current_revision(fresh_engine) == {"0003"}
+    assert await tables(fresh_engine) == (
+        CATALOGUE_TABLES | ACCOUNT_TABLES | LEDGER_TABLES | {"alembic_version"}
+    )
 
-async def test_downgrade_to_0001_drops_exactly_the_accounts_tables(
+
+async def test_downgrade_to_0001_drops_exactly_the_later_tables(
     fresh_engine: AsyncEngine,
 ) -> None:
     await upgrade(fresh_engine)
@@ -138,7 +144,7 @@ async def test_downgrade_to_0001_drops_exactly_the_accounts_tables(
     await downgrade(fresh_engine, "0001")
 
     assert await current_revision(fresh_engine) == {"0001"}
-    assert at_head - await tables(fresh_engine) == ACCOUNT_TABLES
+    assert at_head - await tables(fresh_engine) == ACCOUNT_TABLES | LEDGER_TABLES
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept
     assert not await is_up_to_date(fresh_engine)
