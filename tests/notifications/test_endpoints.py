@@ -280,3 +280,10 @@ async def test_the_sandbox_reader_answers_outside_production(
     await send(shared.sessions, recipient=phone)
 
     assert len(listed(await shared.http.get(MESSAGES, params={"to": phone}))) == 1
+
+
+async def test_a_control_character_in_the_filter_is_refused(client: httpx.AsyncClient) -> None:
+    # PostgreSQL refuses a NUL in a text parameter; it must never reach the query.
+    response = await client.get("/v1/sandbox/messages", params={"to": "+234\x00"})
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "to"

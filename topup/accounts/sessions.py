@@ -47,9 +47,11 @@ def _invalid_credentials() -> Unauthorized:
 def login_key(login: str) -> str | None:
     """What the login names: a lower-cased email, an E.164 phone, or None if neither."""
     text = login.strip()
-    if "@" in text:
-        return email_key(text)
     try:
+        if "@" in text:
+            # Normalised exactly as at sign-up, and never a string the database would refuse
+            # (PostgreSQL rejects a NUL in text): anything else is simply an unknown login.
+            return email_key(checked_email(text, field="login"))
         return parse_phone(text, field="login").e164
     except InvalidInput:
         return None

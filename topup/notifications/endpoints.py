@@ -20,7 +20,11 @@ async def sandbox_messages(
     session: SessionDep,
     to: Annotated[
         str | None,
-        Query(max_length=254, description="A phone in E.164 (write + as %2B) or an email"),
+        Query(
+            max_length=254,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="A phone in E.164 (write + as %2B) or an email",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SandboxMessageList:
