@@ -26,6 +26,7 @@ from topup.kit.observe import ObserveRequests
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
+from topup.payments.endpoints import router as cards_router
 from topup.runtime import Runtime, build_runtime
 
 log = structlog.get_logger("topup.http")
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(catalogue_router)
     app.include_router(lookup_router)
     app.include_router(accounts_router)
+    app.include_router(cards_router)
     app.include_router(sandbox_router)
     _add_operations(app)
     return app

@@ -5,6 +5,7 @@ from topup.catalogue import models as catalogue_models
 from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
+from topup.payments import models as payments_models
 
 metadata = Base.metadata
 
@@ -14,4 +15,5 @@ __all__ = [
     "ledger_models",
     "metadata",
     "notifications_models",
+    "payments_models",
 ]

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from topup.accounts.policy import AccountPolicy
 from topup.accounts.security import Passwords
 from topup.catalogue.snapshot import CatalogueCache
-from topup.config import Settings, SupplierName
+from topup.config import PaymentGatewayName, Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
 from topup.kit.ratelimit import RateLimiter, create_storage
+from topup.providers.payments.base import PaymentGateway
+from topup.providers.payments.sandbox import SandboxGateway
 from topup.providers.suppliers.base import NumberLookup
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.simulator import SupplierSimulator
@@ -31,6 +33,7 @@ class Runtime:
     number_lookup: NumberLookup
     limiter: RateLimiter
     accounts: AccountPolicy
+    payment_gateway: PaymentGateway
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -52,7 +55,14 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         build_number_lookup(settings, catalogue),
         limiter,
         build_account_policy(settings, limiter),
+        build_payment_gateway(settings),
     )
+
+
+def build_payment_gateway(settings: Settings) -> PaymentGateway:
+    if settings.payment_gateway is PaymentGatewayName.sandbox:
+        return SandboxGateway()
+    raise ValueError(f"unknown payment gateway {settings.payment_gateway}")  # pragma: no cover
 
 
 def build_account_policy(settings: Settings, limiter: RateLimiter) -> AccountPolicy:

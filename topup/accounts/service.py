@@ -41,6 +41,7 @@ from topup.kit.phone import ParsedPhone, invalid_phone, parse_phone
 from topup.notifications import service as notifications
 from topup.notifications.models import Channel
 from topup.notifications.repository import MessageRepository
+from topup.payments.repository import CardRepository
 
 
 @dataclass(frozen=True)
@@ -339,3 +340,4 @@ async def _erase(repository: AccountRepository, customer: Customer) -> None:
     await repository.revoke_tokens(customer.id, now=now)
     await repository.forget_secrets(customer.id)
     await MessageRepository(repository.session).erase_for_customer(customer.id)
+    await CardRepository(repository.session).remove_all_of(customer.id)

@@ -1,0 +1,1 @@
+"""Payments: saved cards now; authorizations, captures and refunds with orders."""

@@ -1,0 +1,29 @@
+"""``/v1/cards`` shapes (API.md, "Cards")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CardIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[str, Field(max_length=32)]
+    exp_month: Annotated[int, Field(ge=1, le=12)]
+    exp_year: Annotated[int, Field(ge=2000, le=2100)]
+    cvc: Annotated[str, Field(max_length=8)]
+
+
+class CardOut(BaseModel):
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class CardList(BaseModel):
+    data: list[CardOut]
+    next_cursor: str | None = None

@@ -1,0 +1,56 @@
+"""Saving, listing and removing cards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from topup.accounts.models import Customer, CustomerStatus
+from topup.kit import clock
+from topup.kit.errors import Forbidden, InvalidInput, NotFound
+from topup.kit.ids import new_id
+from topup.payments.models import SavedCard
+from topup.payments.repository import CardRepository
+from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
+
+
+async def save_card(
+    session: AsyncSession, gateway: PaymentGateway, customer: Customer, card: CardDetails
+) -> SavedCard:
+    """Tokenise the card with the gateway and keep only what may be kept."""
+    if customer.status == CustomerStatus.blocked:
+        raise Forbidden(
+            f"This account is blocked: {customer.block_reason or 'contact support'}.",
+            code="account_blocked",
+        )
+    try:
+        tokenized = await gateway.tokenize(card)
+    except CardRejected as rejected:
+        raise InvalidInput(rejected.message, code=rejected.code, field=rejected.field) from None
+    saved = SavedCard(
+        id=new_id("card"),
+        customer_id=customer.id,
+        gateway_token=tokenized.token,
+        brand=tokenized.brand.value,
+        last4=tokenized.last4,
+        exp_month=tokenized.exp_month,
+        exp_year=tokenized.exp_year,
+        fingerprint=tokenized.fingerprint,
+        created_at=clock.now(),
+    )
+    CardRepository(session).add(saved)
+    await session.flush()
+    return saved
+
+
+async def cards_of(session: AsyncSession, customer: Customer) -> Sequence[SavedCard]:
+    return await CardRepository(session).cards_of(customer.id)
+
+
+async def remove_card(session: AsyncSession, customer: Customer, card_id: str) -> None:
+    repository = CardRepository(session)
+    card = await repository.card_of(customer.id, card_id)
+    if card is None:  # another customer's card is as absent as one that never existed
+        raise NotFound("No such card.", code="card_not_found", field="id")
+    await repository.remove(card)

@@ -1,0 +1,1 @@
+"""Card payments: the gateway port and its adapters (the sandbox today)."""
