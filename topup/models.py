@@ -6,6 +6,7 @@ from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
 from topup.payments import models as payments_models
+from topup.providers.suppliers import simulator_models
 
 metadata = Base.metadata
 
@@ -16,4 +17,5 @@ __all__ = [
     "metadata",
     "notifications_models",
     "payments_models",
+    "simulator_models",
 ]

@@ -19,7 +19,7 @@ from topup.kit.db import create_engine, create_session_factory
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.providers.payments.base import PaymentGateway
 from topup.providers.payments.sandbox import SandboxGateway
-from topup.providers.suppliers.base import NumberLookup
+from topup.providers.suppliers.base import NumberLookup, TopupSupplier
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.simulator import SupplierSimulator
 
@@ -34,6 +34,7 @@ class Runtime:
     limiter: RateLimiter
     accounts: AccountPolicy
     payment_gateway: PaymentGateway
+    supplier: TopupSupplier
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -47,15 +48,17 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
     session_factory = create_session_factory(engine)
     catalogue = CatalogueCache(session_factory, ttl=settings.catalogue_cache_seconds)
     limiter = RateLimiter(create_storage(settings.redis_url))
+    supplier = build_supplier(settings, catalogue, session_factory)
     return Runtime(
         settings,
         engine,
         session_factory,
         catalogue,
-        build_number_lookup(settings, catalogue),
+        build_number_lookup(settings, catalogue, supplier),
         limiter,
         build_account_policy(settings, limiter),
         build_payment_gateway(settings),
+        supplier,
     )
 
 
@@ -80,15 +83,23 @@ def build_account_policy(settings: Settings, limiter: RateLimiter) -> AccountPol
     )
 
 
-def build_number_lookup(settings: Settings, catalogue: CatalogueCache) -> NumberLookup:
+def build_supplier(
+    settings: Settings,
+    catalogue: CatalogueCache,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> SupplierSimulator:
+    if settings.supplier is SupplierName.simulator:
+        return SupplierSimulator(
+            catalogue, session_factory, latency_ms=settings.simulator_latency_ms
+        )
+    raise ValueError(f"unknown supplier {settings.supplier}")  # pragma: no cover
+
+
+def build_number_lookup(
+    settings: Settings, catalogue: CatalogueCache, supplier: NumberLookup
+) -> NumberLookup:
     # The supplier knows about ported numbers and postpaid lines; libphonenumber's prefix
     # data only knows which operator a range was first given to, so it is the fallback.
-    if settings.supplier is SupplierName.simulator:
-        supplier: NumberLookup = SupplierSimulator(
-            catalogue, latency_ms=settings.simulator_latency_ms
-        )
-    else:  # pragma: no cover - only the simulator exists so far; config refuses others
-        raise ValueError(f"unknown supplier {settings.supplier}")
     return FallbackLookup(
         supplier, PrefixLookup(catalogue), timeout_seconds=settings.supplier_lookup_timeout_seconds
     )

@@ -36,6 +36,7 @@ ACCOUNT_TABLES = {
 }
 LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
+SIMULATOR_TABLES = {"simulator_topups"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -131,9 +132,14 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0004"}
+    assert await current_revision(fresh_engine) == {"0005"}
     assert await tables(fresh_engine) == (
-        CATALOGUE_TABLES | ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES | {"alembic_version"}
+        CATALOGUE_TABLES
+        | ACCOUNT_TABLES
+        | LEDGER_TABLES
+        | PAYMENT_TABLES
+        | SIMULATOR_TABLES
+        | {"alembic_version"}
     )
 
 
@@ -150,7 +156,9 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
     await downgrade(fresh_engine, "0001")
 
     assert await current_revision(fresh_engine) == {"0001"}
-    assert at_head - await tables(fresh_engine) == ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES
+    assert at_head - await tables(fresh_engine) == (
+        ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES | SIMULATOR_TABLES
+    )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept
     assert not await is_up_to_date(fresh_engine)

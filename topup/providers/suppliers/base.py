@@ -41,3 +41,39 @@ class NumberLookup(Protocol):
 
 class SupplierUnavailable(Exception):
     """The supplier did not answer, or answered with an error; the outcome is unknown."""
+
+
+class TopupStatus(StrEnum):
+    succeeded = "succeeded"
+    pending = "pending"  # the operator has not answered yet: ask again later
+    failed = "failed"
+    not_found = "not_found"  # the supplier has no top-up under this reference
+
+
+@dataclass(frozen=True, slots=True)
+class TopupRequest:
+    """One top-up. ``reference`` derives from our order id: a supplier keeps it unique
+    (Reloadly's customIdentifier, DT One's external_id), so a retried send after a crash
+    can never deliver twice."""
+
+    reference: str
+    e164: str
+    operator_id: str
+    amount: int  # minor units of `currency`
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopupResult:
+    status: TopupStatus
+    supplier_transaction_id: str | None = None
+    failure_code: str | None = None
+
+
+class TopupSupplier(Protocol):
+    async def send_topup(self, request: TopupRequest) -> TopupResult:
+        """Deliver the credit. Raises SupplierUnavailable when the outcome is unknown
+        (a timeout, a 5xx): that is never a failure, only a reason to ask ``status``."""
+        ...
+
+    async def status(self, reference: str) -> TopupResult: ...
