@@ -6,6 +6,7 @@ from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
 from topup.payments import models as payments_models
+from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
 
 metadata = Base.metadata
@@ -17,5 +18,6 @@ __all__ = [
     "metadata",
     "notifications_models",
     "payments_models",
+    "sandbox_models",
     "simulator_models",
 ]

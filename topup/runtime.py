@@ -57,14 +57,16 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         build_number_lookup(settings, catalogue, supplier),
         limiter,
         build_account_policy(settings, limiter),
-        build_payment_gateway(settings),
+        build_payment_gateway(settings, session_factory),
         supplier,
     )
 
 
-def build_payment_gateway(settings: Settings) -> PaymentGateway:
+def build_payment_gateway(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> PaymentGateway:
     if settings.payment_gateway is PaymentGatewayName.sandbox:
-        return SandboxGateway()
+        return SandboxGateway(session_factory)
     raise ValueError(f"unknown payment gateway {settings.payment_gateway}")  # pragma: no cover
 
 

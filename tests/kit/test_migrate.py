@@ -36,7 +36,7 @@ ACCOUNT_TABLES = {
 }
 LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
-SIMULATOR_TABLES = {"simulator_topups"}
+SIMULATOR_TABLES = {"simulator_topups", "sandbox_payments", "sandbox_refunds"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -132,7 +132,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0005"}
+    assert await current_revision(fresh_engine) == {"0006"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES

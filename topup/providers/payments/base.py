@@ -4,8 +4,8 @@ A card is tokenised once; only the token, brand, last four digits, expiry and th
 gateway's fingerprint (a keyed hash that tells the same card apart across accounts) are
 kept. A payment is a two-step hold: ``authorize`` reserves the amount on the card,
 ``capture`` takes it (all or part) once the top-up is delivered, ``void`` releases it.
-Every such call will carry an idempotency key, as Stripe's API does, so a retried step
-never charges twice.
+Authorizations and refunds carry an idempotency key, as Stripe's API does, and capture
+and void are safe to repeat, so a retried step never charges twice.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+
+from topup.kit.money import Money
 
 
 class CardBrand(StrEnum):
@@ -48,7 +50,44 @@ class CardRejected(Exception):
         self.field = field
 
 
-class PaymentGateway(Protocol):
-    """So far the card vault; authorize, capture, void and refund arrive with orders."""
+class AuthorizationStatus(StrEnum):
+    authorized = "authorized"
+    declined = "declined"
 
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    status: AuthorizationStatus
+    reference: str  # the gateway's id of the payment, declined ones included
+    decline_code: str | None = None
+
+
+class PaymentStateError(Exception):
+    """The gateway refused the step for the state the payment is in (capturing a voided
+    hold, refunding more than was captured). A bug or a race, never a customer's doing."""
+
+
+class GatewayUnavailable(Exception):
+    """No answer, or an error answer: the outcome is unknown and must be asked again."""
+
+
+class PaymentGateway(Protocol):
     async def tokenize(self, card: CardDetails) -> TokenizedCard: ...
+
+    async def authorize(self, token: str, amount: Money, *, idempotency_key: str) -> Authorization:
+        """Hold ``amount`` on the card. The same key returns the first answer (Stripe's
+        Idempotency-Key), so a retried step never places a second hold."""
+        ...
+
+    async def capture(self, reference: str, amount: Money) -> None:
+        """Take ``amount`` (at most what is held) of an authorized payment; repeating the
+        same capture is harmless."""
+        ...
+
+    async def void(self, reference: str) -> None:
+        """Release the hold; repeating it is harmless, voiding a captured payment is not."""
+        ...
+
+    async def refund(self, reference: str, amount: Money, *, idempotency_key: str) -> None:
+        """Give back part or all of what was captured, once per key."""
+        ...
