@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 
 from topup.accounts import service, sessions
@@ -24,12 +22,10 @@ from topup.accounts.schemas import (
 )
 from topup.kit.db import unit_of_work
 from topup.kit.http import RuntimeDep, SessionDep
-from topup.kit.schemas import ErrorBody
+from topup.kit.schemas import error_responses
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 403, 422, 429)
-}
+ERRORS = error_responses(400, 401, 403, 422, 429)
 
 
 def client_ip(request: Request) -> str:

@@ -276,13 +276,19 @@ async def verify_phone(
     return VerificationResult(None, _wrong_code())
 
 
-def ensure_can_buy(customer: Customer) -> Customer:
-    """The checks every purchase starts with: a verified phone and an account in good order."""
+def ensure_not_blocked(customer: Customer) -> Customer:
+    """A blocked account keeps its history but may not pay; the answer says why."""
     if customer.status == CustomerStatus.blocked:
         raise Forbidden(
             f"This account is blocked: {customer.block_reason or 'contact support'}.",
             code="account_blocked",
         )
+    return customer
+
+
+def ensure_can_buy(customer: Customer) -> Customer:
+    """The checks every purchase starts with: a verified phone and an account in good order."""
+    ensure_not_blocked(customer)
     if customer.phone_verified_at is None:
         raise Forbidden(
             "Confirm your phone number with the SMS code before buying.", code="phone_not_verified"

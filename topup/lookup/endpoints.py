@@ -7,14 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from topup.kit.http import RuntimeDep, json_response
-from topup.kit.schemas import ErrorBody
+from topup.kit.schemas import error_responses
 from topup.lookup.schemas import LookupOut
 from topup.lookup.service import LookupResult, look_up_number
 
 router = APIRouter(prefix="/v1", tags=["lookup"])
 
 
-@router.get("/lookup", response_model=LookupOut, responses={422: {"model": ErrorBody}})
+@router.get("/lookup", response_model=LookupOut, responses=error_responses(422))
 async def lookup(
     runtime: RuntimeDep,
     phone: Annotated[

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
 from topup.accounts.auth import CurrentCustomer
 from topup.kit.http import RuntimeDep, SessionDep
-from topup.kit.schemas import ErrorBody
+from topup.kit.schemas import error_responses
 from topup.payments import service
 from topup.payments.models import SavedCard
 from topup.payments.schemas import CardIn, CardList, CardOut
 from topup.providers.payments.base import CardDetails
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (401, 403, 404, 422)
-}
+ERRORS = error_responses(401, 403, 404, 422)
 
 
 def card_out(card: SavedCard) -> CardOut:

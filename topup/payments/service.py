@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.accounts.models import Customer, CustomerStatus
+from topup.accounts.models import Customer
+from topup.accounts.service import ensure_not_blocked
 from topup.kit import clock
-from topup.kit.errors import Forbidden, InvalidInput, NotFound
+from topup.kit.errors import InvalidInput, NotFound
 from topup.kit.ids import new_id
 from topup.payments.models import SavedCard
 from topup.payments.repository import CardRepository
@@ -19,11 +20,7 @@ async def save_card(
     session: AsyncSession, gateway: PaymentGateway, customer: Customer, card: CardDetails
 ) -> SavedCard:
     """Tokenise the card with the gateway and keep only what may be kept."""
-    if customer.status == CustomerStatus.blocked:
-        raise Forbidden(
-            f"This account is blocked: {customer.block_reason or 'contact support'}.",
-            code="account_blocked",
-        )
+    ensure_not_blocked(customer)
     try:
         tokenized = await gateway.tokenize(card)
     except CardRejected as rejected:
