@@ -2,6 +2,7 @@
 
 from topup.accounts import models as accounts_models
 from topup.catalogue import models as catalogue_models
+from topup.idempotency import models as idempotency_models
 from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
@@ -14,6 +15,7 @@ metadata = Base.metadata
 __all__ = [
     "accounts_models",
     "catalogue_models",
+    "idempotency_models",
     "ledger_models",
     "metadata",
     "notifications_models",

@@ -37,6 +37,7 @@ ACCOUNT_TABLES = {
 LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
 SIMULATOR_TABLES = {"simulator_topups", "sandbox_payments", "sandbox_refunds"}
+IDEMPOTENCY_TABLES = {"idempotency_keys"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -132,13 +133,14 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0006"}
+    assert await current_revision(fresh_engine) == {"0007"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
         | LEDGER_TABLES
         | PAYMENT_TABLES
         | SIMULATOR_TABLES
+        | IDEMPOTENCY_TABLES
         | {"alembic_version"}
     )
 
@@ -157,7 +159,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
 
     assert await current_revision(fresh_engine) == {"0001"}
     assert at_head - await tables(fresh_engine) == (
-        ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES | SIMULATOR_TABLES
+        ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES | SIMULATOR_TABLES | IDEMPOTENCY_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

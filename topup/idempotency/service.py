@@ -1,0 +1,168 @@
+"""The idempotency-key protocol of DESIGN.md §5, after Stripe's.
+
+1. :func:`claim` runs in a transaction of its own and commits at once: it records the key as
+   in flight with the request's fingerprint, or finds the key already there and answers
+   with the stored response (same body), 409 ``idempotency_key_reused`` (another body) or
+   409 ``idempotency_key_in_use`` (the first request is still working).
+2. The request then does its work in its own unit of work and calls :func:`complete` in
+   that same unit of work, so the work and the stored answer commit together or not at
+   all. A crash before that commit leaves the key in flight with nothing done; once its
+   lock lapses a retry takes it over and does the work once.
+3. A request refused before it acted (bad input) calls :func:`release`, so the customer can
+   correct the body and try again with the same key, as Stripe allows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from topup.idempotency.models import IdempotencyKey, KeyState
+from topup.kit import clock
+from topup.kit.db import unit_of_work
+from topup.kit.errors import Conflict, InvalidInput
+
+KEY_LIFETIME = timedelta(hours=72)
+IN_FLIGHT_LOCK = timedelta(seconds=60)
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """The stored answer of the first request with this key."""
+
+    status_code: int
+    body: Any
+
+
+def fingerprint(scope: str, body: Any) -> str:
+    """SHA-256 of the operation and its body, with keys sorted so key order never matters."""
+    canonical = orjson.dumps({"scope": scope, "body": body}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def checked_key(raw: str | None) -> str:
+    if raw is None or not raw:
+        raise InvalidInput(
+            "Send an Idempotency-Key header (1 to 255 characters).",
+            code="idempotency_key_missing",
+            field="Idempotency-Key",
+        )
+    if len(raw) > MAX_KEY_LENGTH or not raw.isprintable() or not raw.isascii():
+        raise InvalidInput(
+            "An Idempotency-Key has 1 to 255 printable ASCII characters.",
+            code="idempotency_key_invalid",
+            field="Idempotency-Key",
+        )
+    return raw
+
+
+async def claim(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    customer_id: str,
+    key: str,
+    scope: str,
+    request_fingerprint: str,
+) -> Replay | None:
+    """Take the key for this request (None), or the stored answer to replay."""
+    now = clock.now()
+    try:
+        async with unit_of_work(session_factory) as session:
+            session.add(
+                IdempotencyKey(
+                    customer_id=customer_id,
+                    key=key,
+                    scope=scope,
+                    fingerprint=request_fingerprint,
+                    state=KeyState.in_flight.value,
+                    locked_until=now + IN_FLIGHT_LOCK,
+                    response_status=None,
+                    response_body=None,
+                    created_at=now,
+                    expires_at=now + KEY_LIFETIME,
+                )
+            )
+        return None
+    except IntegrityError:
+        pass
+    async with unit_of_work(session_factory) as session:
+        record = await session.get(IdempotencyKey, (customer_id, key), with_for_update=True)
+        if record is None:  # expired and purged in between: claim it afresh
+            return await claim(
+                session_factory,
+                customer_id=customer_id,
+                key=key,
+                scope=scope,
+                request_fingerprint=request_fingerprint,
+            )
+        return _answer_for(record, scope, request_fingerprint, now)
+
+
+def _answer_for(
+    record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime
+) -> Replay | None:
+    if record.scope != scope or record.fingerprint != request_fingerprint:
+        raise Conflict(
+            "This Idempotency-Key was used for another request; use a new key.",
+            code="idempotency_key_reused",
+            field="Idempotency-Key",
+        )
+    if record.state == KeyState.done:
+        assert record.response_status is not None
+        assert record.response_body is not None
+        return Replay(record.response_status, orjson.loads(record.response_body))
+    if record.locked_until > now:
+        raise Conflict(
+            "The first request with this Idempotency-Key is still being handled.",
+            code="idempotency_key_in_use",
+            field="Idempotency-Key",
+        )
+    # The holder died before committing anything: this request takes the key over.
+    record.locked_until = now + IN_FLIGHT_LOCK
+    return None
+
+
+async def complete(
+    session: AsyncSession, *, customer_id: str, key: str, status_code: int, body: Any
+) -> None:
+    """Store the answer in the caller's unit of work, beside the work it describes."""
+    record = await session.get(IdempotencyKey, (customer_id, key), with_for_update=True)
+    if record is None or record.state != KeyState.in_flight:
+        raise Conflict(
+            "The Idempotency-Key is no longer held by this request.",
+            code="idempotency_key_in_use",
+            field="Idempotency-Key",
+        )
+    record.state = KeyState.done.value
+    record.response_status = status_code
+    record.response_body = orjson.dumps(body).decode()
+
+
+async def release(
+    session_factory: async_sessionmaker[AsyncSession], *, customer_id: str, key: str
+) -> None:
+    """Give the key back after a request that was refused before it acted."""
+    async with unit_of_work(session_factory) as session:
+        await session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.customer_id == customer_id,
+                IdempotencyKey.key == key,
+                IdempotencyKey.state == KeyState.in_flight.value,
+            )
+        )
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Forget keys past their 72 hours (the worker's housekeeping)."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.expires_at <= clock.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
