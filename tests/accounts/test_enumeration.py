@@ -31,6 +31,8 @@ from tests.accounts.helpers import (
     post_login,
     post_signup,
     sign_up,
+    sms_code,
+    verify_phone,
 )
 from topup.accounts.policy import Limits
 from topup.accounts.security import Passwords
@@ -222,3 +224,18 @@ async def test_resend_answers_alike_with_or_without_an_account(
 
     assert {response.status_code for response in answers} == {202}
     assert all(response.json() == answers[0].json() for response in answers)
+
+
+async def test_a_free_phone_given_with_a_taken_email_still_gets_a_code_sms(
+    client: httpx.AsyncClient,
+) -> None:
+    """Otherwise the attacker's own phone staying silent would tell that the email is a
+    customer's. The code it gets confirms nothing."""
+    owner = new_person(name="ada")
+    await sign_up(client, owner)
+    attacker = new_person(name="eve").but(email=owner.email)
+    assert (await post_signup(client, attacker)).status_code == 201
+    code = await sms_code(client, attacker.phone)
+    refused = await verify_phone(client, attacker.phone, code)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_code"

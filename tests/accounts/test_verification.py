@@ -153,6 +153,7 @@ async def test_the_fifth_wrong_try_closes_the_code(
     fifth = await verify_phone(client, person.phone, wrong(code))
 
     assert_error(fifth, 429, "too_many_attempts", "code")
+    assert fifth.headers["Retry-After"] == "60"  # when a new code can be asked for
     [row] = await codes_of(engine, customer_id)
     assert row.attempts == 5
     assert row.closed_at is not None

@@ -54,6 +54,7 @@ class SignupRequest:
 
 
 BLOCK_REASON_MAX_LENGTH = 200  # the column's size
+CODE_RESEND_SECONDS = 60  # a new code can be asked for once a minute (Limits.code_per_phone)
 
 
 def mobile_phone(raw: str, field: str = "phone") -> ParsedPhone:
@@ -82,6 +83,10 @@ async def sign_up(
             holders = await _current_holders(repository, customer)
     if holders:
         _warn_holders(session, holders, email=customer.email, phone=customer.phone)
+        if all(holder.phone != customer.phone for holder in holders):
+            # The phone given is free (only the email is taken): it gets an SMS all the same,
+            # with a code that confirms nothing, or its silence would tell the email is known.
+            _send_decoy_code(session, customer.phone)
         return customer  # the decoy: never added to the session, never stored
     _send_code(session, policy, customer)
     return customer
@@ -164,6 +169,23 @@ async def _throttle_codes(policy: AccountPolicy, phone: str) -> None:
     await policy.limiter.hit(Limits.code_per_phone_hourly, phone, message=message)
 
 
+def _code_message(code: str) -> str:
+    minutes = int(CODE_LIFETIME.total_seconds() // 60)
+    return (
+        f"Your Topup code is {code}. It expires in {minutes} minutes. Never share it with anyone."
+    )
+
+
+def _send_decoy_code(session: AsyncSession, phone: str) -> None:
+    notifications.enqueue(
+        session,
+        channel=Channel.sms,
+        recipient=phone,
+        kind="phone_verification",
+        body=_code_message(new_code()),
+    )
+
+
 def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer) -> None:
     assert customer.phone is not None
     now = clock.now()
@@ -179,15 +201,13 @@ def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer)
     )
     verification.code_hash = code_digest(policy.secret_key, verification.id, code)
     session.add(verification)
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
     notifications.enqueue(
         session,
         channel=Channel.sms,
         recipient=customer.phone,
         kind="phone_verification",
         customer_id=customer.id,
-        body=f"Your Topup code is {code}. It expires in {minutes} minutes. "
-        "Never share it with anyone.",
+        body=_code_message(code),
     )
 
 
@@ -270,7 +290,10 @@ async def verify_phone(
         return VerificationResult(
             None,
             TooManyRequests(
-                "Too many wrong codes: ask for a new one.", code="too_many_attempts", field="code"
+                "Too many wrong codes: ask for a new one.",
+                code="too_many_attempts",
+                field="code",
+                headers={"Retry-After": str(CODE_RESEND_SECONDS)},
             ),
         )
     return VerificationResult(None, _wrong_code())

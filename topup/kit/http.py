@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
-    return Response(RenderedBody.of(payload).content, status_code=status_code, media_type=JSON)
+    return Response(orjson.dumps(payload), status_code=status_code, media_type=JSON)
 
 
 def cached_json(request: Request, body: RenderedBody, *, max_age: int) -> Response:
