@@ -56,6 +56,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         log_json=True,
         catalogue_cache_seconds=0.0,
+        run_worker=False,  # tests move orders themselves, step by step
         # The real argon2id, at a cost that keeps hundreds of sign-ups in the suite quick.
         argon2_time_cost=1,
         argon2_memory_kib=1024,

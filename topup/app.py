@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from topup import __version__
@@ -26,6 +28,8 @@ from topup.kit.observe import ObserveRequests
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
+from topup.orders.endpoints import router as orders_router
+from topup.orders.tasks import run_forever
 from topup.payments.endpoints import router as cards_router
 from topup.runtime import Runtime, build_runtime
 
@@ -41,9 +45,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         owned = runtime is None
         app.state.runtime = runtime or build_runtime(settings)
         log.info("started", env=settings.env.value, version=__version__)
+        # `topup serve` runs a worker in the same process by default, so the embedded
+        # default is one command; `topup worker` runs more of them elsewhere.
+        worker = (
+            asyncio.create_task(run_forever(app.state.runtime.order_deps()))
+            if settings.run_worker
+            else None
+        )
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             if owned:
                 await app.state.runtime.close()
 
@@ -60,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(lookup_router)
     app.include_router(accounts_router)
     app.include_router(cards_router)
+    app.include_router(orders_router)
     app.include_router(sandbox_router)
     _add_operations(app)
     return app
@@ -93,6 +109,19 @@ def _add_error_handlers(app: FastAPI) -> None:
                 "error": {
                     "code": "service_unavailable",
                     "message": "The database is not answering; try again in a moment.",
+                }
+            },
+            503,
+        )
+
+    @app.exception_handler(PoolTimeoutError)
+    async def database_busy(_request: Request, error: Any) -> Response:
+        log.error("database_pool_exhausted")
+        return json_response(
+            {
+                "error": {
+                    "code": "service_unavailable",
+                    "message": "The service is busy; try again in a moment.",
                 }
             },
             503,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -237,3 +238,22 @@ def ledger_check() -> None:
         "Ledger check passed: entries balance, balances equal their transfers, "
         "no hold is left open past its timeout."
     )
+
+
+@app.command()
+def worker() -> None:
+    """Move orders through their lifecycle; run as many as you like, on any machine."""
+    from topup.orders.tasks import run_forever
+    from topup.runtime import build_runtime
+
+    runtime = build_runtime(get_settings())
+
+    async def run() -> None:
+        try:
+            await run_forever(runtime.order_deps())
+        finally:
+            await runtime.close()
+
+    typer.echo("Worker started; Ctrl-C stops it.")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.
     catalogue_cache_seconds: float = Field(default=30.0, ge=0)
+    # Run the order worker inside the API process (the embedded default needs one command).
+    run_worker: bool = True
+
     # Where customers reach the service; links in emails start with it.
     public_url: str = "http://127.0.0.1:8000"
     session_ttl_seconds: int = Field(default=24 * 3600, ge=60)

@@ -6,6 +6,7 @@ from topup.idempotency import models as idempotency_models
 from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
+from topup.orders import models as orders_models
 from topup.payments import models as payments_models
 from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
@@ -19,6 +20,7 @@ __all__ = [
     "ledger_models",
     "metadata",
     "notifications_models",
+    "orders_models",
     "payments_models",
     "sandbox_models",
     "simulator_models",

@@ -17,6 +17,7 @@ from topup.catalogue.snapshot import CatalogueCache
 from topup.config import PaymentGatewayName, Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
 from topup.kit.ratelimit import RateLimiter, create_storage
+from topup.orders.lifecycle import OrderDeps
 from topup.providers.payments.base import PaymentGateway
 from topup.providers.payments.sandbox import SandboxGateway
 from topup.providers.suppliers.base import NumberLookup, TopupSupplier
@@ -35,6 +36,15 @@ class Runtime:
     accounts: AccountPolicy
     payment_gateway: PaymentGateway
     supplier: TopupSupplier
+
+    def order_deps(self) -> OrderDeps:
+        return OrderDeps(
+            self.session_factory,
+            self.payment_gateway,
+            self.supplier,
+            self.settings.payment_gateway.value,
+            self.settings.supplier.value,
+        )
 
     async def close(self) -> None:
         await self.engine.dispose()

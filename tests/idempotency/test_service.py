@@ -16,8 +16,9 @@ from topup.kit.errors import Conflict, InvalidInput
 
 Factory = async_sessionmaker[AsyncSession]
 SCOPE = "POST /v1/orders"
+SECRET = "a-test-secret-key"
 BODY = {"recipient_phone": "+2348031234567", "product_id": "ng-mtn-2500"}
-PRINT = keys.fingerprint(SCOPE, BODY)
+PRINT = keys.fingerprint(SCOPE, BODY, secret=SECRET)
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ async def test_the_first_request_claims_and_a_retry_replays_its_answer(factory: 
 async def test_the_same_key_with_another_body_is_refused(factory: Factory) -> None:
     assert await claim(factory) is None
     await finish(factory)
-    other = keys.fingerprint(SCOPE, BODY | {"product_id": "ng-mtn-10000"})
+    other = keys.fingerprint(SCOPE, BODY | {"product_id": "ng-mtn-10000"}, secret=SECRET)
     with pytest.raises(Conflict) as caught:
         await claim(factory, fingerprint=other)
     assert (caught.value.status_code, caught.value.code) == (409, "idempotency_key_reused")
@@ -111,7 +112,7 @@ async def test_work_that_rolled_back_leaves_the_key_in_flight_then_takeable(
 async def test_a_released_key_can_carry_a_corrected_body(factory: Factory) -> None:
     assert await claim(factory) is None
     await keys.release(factory, customer_id="cus_ada", key="key-1")
-    corrected = keys.fingerprint(SCOPE, BODY | {"product_id": "ng-mtn-10000"})
+    corrected = keys.fingerprint(SCOPE, BODY | {"product_id": "ng-mtn-10000"}, secret=SECRET)
     assert await claim(factory, fingerprint=corrected) is None
 
 
@@ -136,9 +137,13 @@ async def complete_then_die(factory: Factory) -> None:
 
 
 def test_the_fingerprint_ignores_key_order_but_not_values() -> None:
-    assert keys.fingerprint(SCOPE, {"a": 1, "b": 2}) == keys.fingerprint(SCOPE, {"b": 2, "a": 1})
-    assert keys.fingerprint(SCOPE, {"a": 1}) != keys.fingerprint(SCOPE, {"a": 2})
-    assert keys.fingerprint(SCOPE, {"a": 1}) != keys.fingerprint("POST /v1/wallet/fund", {"a": 1})
+    def of(scope: str, body: dict[str, int], secret: str = SECRET) -> str:
+        return keys.fingerprint(scope, body, secret=secret)
+
+    assert of(SCOPE, {"a": 1, "b": 2}) == of(SCOPE, {"b": 2, "a": 1})
+    assert of(SCOPE, {"a": 1}) != of(SCOPE, {"a": 2})
+    assert of(SCOPE, {"a": 1}) != of("POST /v1/wallet/fund", {"a": 1})
+    assert of(SCOPE, {"a": 1}) != of(SCOPE, {"a": 1}, secret="another key")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from topup.accounts.models import Customer, Role
 from topup.accounts.sessions import Authenticated, authenticate
 from topup.kit.errors import Forbidden, Unauthorized
-from topup.kit.http import SessionDep
+from topup.kit.http import RuntimeDep
 
 BEARER = "bearer "
 
@@ -26,8 +26,11 @@ def bearer_token(request: Request) -> str:
     return header[len(BEARER) :].strip()
 
 
-async def current_session(request: Request, session: SessionDep) -> Authenticated:
-    return await authenticate(session, bearer_token(request))
+async def current_session(request: Request, runtime: RuntimeDep) -> Authenticated:
+    # A short session of its own: the connection goes back to the pool at once, instead of
+    # being held for the whole request beside the ones the endpoint opens.
+    async with runtime.session_factory() as session:
+        return await authenticate(session, bearer_token(request))
 
 
 CurrentSession = Annotated[Authenticated, Depends(current_session)]

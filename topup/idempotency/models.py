@@ -22,7 +22,7 @@ class IdempotencyKey(Base):
 
     customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    # Which operation and which body the key was first used for (SHA-256 hex).
+    # Which operation and which body the key was first used for (HMAC-SHA256 hex).
     scope: Mapped[str] = mapped_column(String(80))
     fingerprint: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(12))

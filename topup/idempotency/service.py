@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,10 +43,12 @@ class Replay:
     body: Any
 
 
-def fingerprint(scope: str, body: Any) -> str:
-    """SHA-256 of the operation and its body, with keys sorted so key order never matters."""
+def fingerprint(scope: str, body: Any, *, secret: str) -> str:
+    """HMAC-SHA256 of the operation and its body, keys sorted so their order never matters.
+    Keyed, because a body may hold a card number: a plain digest of so little entropy
+    could be reversed by trying every number."""
     canonical = orjson.dumps({"scope": scope, "body": body}, option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return hmac.new(secret.encode(), canonical, hashlib.sha256).hexdigest()
 
 
 def checked_key(raw: str | None) -> str:

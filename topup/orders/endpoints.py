@@ -1,0 +1,220 @@
+"""``/v1/orders``: place an order (with an Idempotency-Key), list and read them, repeat one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
+
+from topup.accounts.auth import CurrentCustomer
+from topup.accounts.models import Customer
+from topup.idempotency import service as idempotency
+from topup.kit.db import unit_of_work
+from topup.kit.errors import AppError, InvalidInput, NotFound
+from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.schemas import error_responses
+from topup.orders.lifecycle import drive
+from topup.orders.models import Order
+from topup.orders.repository import OrderRepository
+from topup.orders.schemas import OrderIn, OrderList, OrderOut
+from topup.orders.service import NewCard, PlaceOrder, place_order
+from topup.providers.payments.base import CardDetails
+from topup.runtime import Runtime
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
+]
+OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
+
+
+def order_out(order: Order) -> dict[str, Any]:
+    return OrderOut(
+        id=order.id,
+        status=order.status,
+        recipient_phone=order.recipient_phone,
+        operator={"id": order.operator_id, "name": order.operator_name},
+        product_id=order.product_id,
+        local_value={"amount": order.local_amount, "currency": order.local_currency},
+        price={"amount": order.price_amount, "currency": "EUR"},
+        message=order.message,
+        payment={
+            "method": order.payment_method,
+            "status": order.payment_status,
+            "card_last4": order.card_last4,
+        },
+        failure_code=order.failure_code,
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    ).model_dump(mode="json")
+
+
+def request_from(body: OrderIn) -> PlaceOrder:
+    if body.payment.wallet:
+        raise InvalidInput(
+            "Paying from the wallet is not open yet; pay by card.",
+            code="payment_method_unavailable",
+            field="payment.wallet",
+        )
+    card = body.payment.card
+    new_card = (
+        None
+        if card is None
+        else NewCard(
+            CardDetails(card.number, card.exp_month, card.exp_year, card.cvc),
+            body.payment.save_card,
+        )
+    )
+    return PlaceOrder(
+        recipient_phone=body.recipient_phone,
+        product_id=body.product_id,
+        amount=body.amount.amount if body.amount else None,
+        amount_currency=body.amount.currency if body.amount else None,
+        card_id=body.payment.card_id,
+        new_card=new_card,
+        message=body.message,
+    )
+
+
+async def _place(
+    runtime: Runtime,
+    customer: Customer,
+    key: str,
+    scope: str,
+    fingerprint_body: Any,
+    request: PlaceOrder,
+    background: BackgroundTasks,
+) -> Response:
+    fingerprint = idempotency.fingerprint(
+        scope, fingerprint_body, secret=runtime.settings.secret_key
+    )
+    replay = await idempotency.claim(
+        runtime.session_factory,
+        customer_id=customer.id,
+        key=key,
+        scope=scope,
+        request_fingerprint=fingerprint,
+    )
+    if replay is not None:
+        return json_response(replay.body, replay.status_code)
+    try:
+        async with unit_of_work(runtime.session_factory) as session:
+            order = await place_order(
+                session,
+                snapshot=await runtime.catalogue.get(),
+                number_lookup=runtime.number_lookup,
+                gateway=runtime.payment_gateway,
+                customer=customer,
+                request=request,
+            )
+            answer = order_out(order)
+            await idempotency.complete(
+                session, customer_id=customer.id, key=key, status_code=201, body=answer
+            )
+    except AppError:
+        # Refused before anything was done: the key is free for a corrected request.
+        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        raise
+    background.add_task(drive, runtime.order_deps(), order.id)  # the fast path
+    return json_response(answer, 201)
+
+
+@router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
+async def create_order(
+    body: OrderIn,
+    customer: CurrentCustomer,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Buy a top-up. The answer comes at once with `created`; follow the order with GET."""
+    key = idempotency.checked_key(idempotency_key)
+    return await _place(
+        runtime,
+        customer,
+        key,
+        "POST /v1/orders",
+        body.model_dump(mode="json"),
+        request_from(body),
+        background,
+    )
+
+
+@router.post("/{order_id}/repeat", status_code=201, response_model=OrderOut, responses=ERRORS)
+async def repeat_order(
+    order_id: OrderId,
+    customer: CurrentCustomer,
+    runtime: RuntimeDep,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """The same recipient and product, paid with the same saved card."""
+    key = idempotency.checked_key(idempotency_key)
+    async with runtime.session_factory() as session:
+        previous = await OrderRepository(session).order_of(customer.id, order_id)
+    if previous is None or previous.recipient_phone is None:
+        raise NotFound("No such order.", code="order_not_found", field="order_id")
+    if previous.card_id is None:
+        raise InvalidInput(
+            "That order was paid with a card that was not saved.",
+            code="card_not_found",
+            field="order_id",
+        )
+    request = PlaceOrder(
+        recipient_phone=previous.recipient_phone,
+        product_id=previous.product_id,
+        amount=previous.local_amount,
+        amount_currency=previous.local_currency,
+        card_id=previous.card_id,
+        new_card=None,
+        message=None,
+    )
+    return await _place(
+        runtime, customer, key, f"POST /v1/orders/{order_id}/repeat", {}, request, background
+    )
+
+
+@router.get("", response_model=OrderList, responses=ERRORS)
+async def list_orders(
+    customer: CurrentCustomer,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """This customer's orders, newest first, in pages."""
+    rows = await OrderRepository(session).page_of(
+        customer.id, limit=limit + 1, after=_decode_cursor(cursor)
+    )
+    page = rows[:limit]
+    more = len(rows) > limit
+    next_cursor = _encode_cursor(page[-1]) if more and page else None
+    return json_response({"data": [order_out(order) for order in page], "next_cursor": next_cursor})
+
+
+@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+async def get_order(order_id: OrderId, customer: CurrentCustomer, session: SessionDep) -> Response:
+    order = await OrderRepository(session).order_of(customer.id, order_id)
+    if order is None:  # another customer's order is as absent as one never placed
+        raise NotFound("No such order.", code="order_not_found", field="order_id")
+    return json_response(order_out(order))
+
+
+def _encode_cursor(order: Order) -> str:
+    raw = f"{order.created_at.isoformat()}|{order.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None:
+        return None
+    try:
+        created, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(created), order_id
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput(
+            "This cursor is not one we gave.", code="invalid_cursor", field="cursor"
+        ) from None

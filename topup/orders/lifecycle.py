@@ -1,0 +1,245 @@
+"""The order lifecycle: ``created → authorized → submitted → (pending) → succeeded | failed``.
+
+Each step reads the order, calls the gateway or the supplier with no transaction open (a
+remote call must never hold database locks), then records the outcome in a transaction
+that first checks the order is still where the step found it. Every remote call is safe to
+repeat: authorization under a key derived from the order id, the top-up under the order id
+as the supplier's reference, capture and void by nature. So a crash anywhere leaves the
+order at its last recorded step, and running the step again does nothing twice.
+
+An unknown outcome (a timeout, a 5xx) is never read as a failure: the order stays pending,
+the hold stays, and the status poll decides. Once 24 hours pass without an answer the order
+fails and the hold is released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from topup.kit import clock
+from topup.kit.db import unit_of_work
+from topup.kit.money import Money
+from topup.orders import ledger_entries
+from topup.orders.models import Order, OrderStatus, PaymentStatus
+from topup.orders.repository import OrderRepository
+from topup.providers.payments.base import AuthorizationStatus, PaymentGateway
+from topup.providers.suppliers.base import (
+    SupplierUnavailable,
+    TopupRequest,
+    TopupResult,
+    TopupStatus,
+    TopupSupplier,
+)
+
+# Polling a pending top-up: quickly at first, then every few minutes.
+POLL_DELAYS = (2, 5, 15, 30, 60, 120, 300)
+
+
+@dataclass(frozen=True)
+class OrderDeps:
+    session_factory: async_sessionmaker[AsyncSession]
+    gateway: PaymentGateway
+    supplier: TopupSupplier
+    gateway_name: str
+    supplier_name: str
+
+
+Step = Callable[[OrderDeps, Order], Awaitable[None]]
+
+
+async def advance(deps: OrderDeps, order_id: str) -> str | None:
+    """Run the order's next step; returns its status afterwards (None if unknown)."""
+    async with deps.session_factory() as session:
+        order = await OrderRepository(session).order(order_id)
+    if order is None:
+        return None
+    step = STEPS.get(OrderStatus(order.status))
+    if step is not None:
+        await step(deps, order)
+    async with deps.session_factory() as session:
+        current = await OrderRepository(session).order(order_id)
+        return current.status if current else None
+
+
+async def drive(deps: OrderDeps, order_id: str, *, max_steps: int = 6) -> str | None:
+    """The fast path: move a fresh order on until it waits (pending) or ends."""
+    status = None
+    for _ in range(max_steps):
+        before = status
+        status = await advance(deps, order_id)
+        if (
+            status is None
+            or status not in (OrderStatus.created, OrderStatus.authorized, OrderStatus.submitted)
+            or status == before
+        ):
+            return status
+    return status
+
+
+async def _record(
+    deps: OrderDeps,
+    order: Order,
+    expected: OrderStatus,
+    change: Callable[[AsyncSession, Order], Awaitable[None]],
+) -> None:
+    """Apply ``change`` if the order is still at ``expected``; another worker may have
+    moved it on meanwhile, and then this step's outcome is already recorded."""
+    async with unit_of_work(deps.session_factory) as session:
+        current = await OrderRepository(session).order(order.id, for_update=True)
+        if current is None or current.status != expected:
+            return
+        await change(session, current)
+        current.updated_at = clock.now()
+
+
+# ---- created: authorize the card ---------------------------------------------------------
+
+
+async def _authorize(deps: OrderDeps, order: Order) -> None:
+    assert order.card_token is not None
+    result = await deps.gateway.authorize(
+        order.card_token, Money(order.price_amount, "EUR"), idempotency_key=f"{order.id}:authorize"
+    )
+
+    async def change(session: AsyncSession, current: Order) -> None:
+        current.gateway_reference = result.reference
+        if result.status is AuthorizationStatus.declined:
+            current.status = OrderStatus.declined.value
+            current.payment_status = PaymentStatus.declined.value
+            current.failure_code = result.decline_code
+            return
+        hold = await ledger_entries.hold(session, current, gateway=deps.gateway_name)
+        current.hold_transfer_id = hold
+        current.status = OrderStatus.authorized.value
+        current.payment_status = PaymentStatus.authorized.value
+        current.due_at = clock.now()
+
+    await _record(deps, order, OrderStatus.created, change)
+
+
+# ---- authorized / submitted / pending: deliver, then ask ------------------------------------
+
+
+async def _submit(deps: OrderDeps, order: Order) -> None:
+    # The recovery point comes first: after a crash past this line the order is polled,
+    # and a repeated send under the same reference is one top-up at the supplier anyway.
+    async def mark(session: AsyncSession, current: Order) -> None:
+        current.status = OrderStatus.submitted.value
+        current.due_at = clock.now() + timedelta(seconds=POLL_DELAYS[0])
+
+    await _record(deps, order, OrderStatus.authorized, mark)
+    await _send(deps, order, OrderStatus.submitted)
+
+
+async def _send(deps: OrderDeps, order: Order, expected: OrderStatus) -> None:
+    assert order.recipient_phone is not None
+    request = TopupRequest(
+        reference=order.id,
+        e164=order.recipient_phone,
+        operator_id=order.operator_id,
+        amount=order.local_amount,
+        currency=order.local_currency,
+    )
+    try:
+        result = await deps.supplier.send_topup(request)
+    except SupplierUnavailable:
+        result = TopupResult(TopupStatus.pending)
+    await _settle(deps, order, expected, result)
+
+
+async def _poll(deps: OrderDeps, order: Order) -> None:
+    expected = OrderStatus(order.status)
+    if clock.now() >= order.expires_at:
+        await _finish(deps, order, expected, succeeded=False, failure_code="supplier_timeout")
+        return
+    try:
+        result = await deps.supplier.status(order.id)
+    except SupplierUnavailable:
+        result = TopupResult(TopupStatus.pending)
+    if result.status is TopupStatus.not_found:  # the send never reached the supplier
+        await _send(deps, order, expected)
+        return
+    await _settle(deps, order, expected, result)
+
+
+async def _settle(
+    deps: OrderDeps, order: Order, expected: OrderStatus, result: TopupResult
+) -> None:
+    if result.status is TopupStatus.succeeded:
+        await _finish(
+            deps,
+            order,
+            expected,
+            succeeded=True,
+            supplier_transaction_id=result.supplier_transaction_id,
+        )
+    elif result.status is TopupStatus.failed:
+        await _finish(
+            deps,
+            order,
+            expected,
+            succeeded=False,
+            failure_code=result.failure_code or "topup_failed",
+        )
+    else:
+        await _wait(deps, order, expected, result.supplier_transaction_id)
+
+
+async def _wait(
+    deps: OrderDeps, order: Order, expected: OrderStatus, supplier_transaction_id: str | None
+) -> None:
+    async def change(session: AsyncSession, current: Order) -> None:
+        delay = POLL_DELAYS[min(current.attempts, len(POLL_DELAYS) - 1)]
+        current.attempts += 1
+        current.status = OrderStatus.pending.value
+        current.supplier_transaction_id = supplier_transaction_id or current.supplier_transaction_id
+        current.due_at = min(clock.now() + timedelta(seconds=delay), current.expires_at)
+
+    await _record(deps, order, expected, change)
+
+
+# ---- the end: capture what was delivered, release what was not -----------------------------
+
+
+async def _finish(
+    deps: OrderDeps,
+    order: Order,
+    expected: OrderStatus,
+    *,
+    succeeded: bool,
+    failure_code: str | None = None,
+    supplier_transaction_id: str | None = None,
+) -> None:
+    assert order.gateway_reference is not None
+    if succeeded:
+        await deps.gateway.capture(order.gateway_reference, Money(order.price_amount, "EUR"))
+    else:
+        await deps.gateway.void(order.gateway_reference)
+
+    async def change(session: AsyncSession, current: Order) -> None:
+        if succeeded:
+            await ledger_entries.capture(session, current, supplier=deps.supplier_name)
+            current.status = OrderStatus.succeeded.value
+            current.payment_status = PaymentStatus.captured.value
+            current.supplier_transaction_id = (
+                supplier_transaction_id or current.supplier_transaction_id
+            )
+        else:
+            await ledger_entries.release(session, current)
+            current.status = OrderStatus.failed.value
+            current.payment_status = PaymentStatus.voided.value
+            current.failure_code = failure_code
+
+    await _record(deps, order, expected, change)
+
+
+STEPS: dict[OrderStatus, Step] = {
+    OrderStatus.created: _authorize,
+    OrderStatus.authorized: _submit,
+    OrderStatus.submitted: _poll,
+    OrderStatus.pending: _poll,
+}

@@ -1,0 +1,85 @@
+"""The order row is the order's state machine and its recovery point.
+
+Each step of the lifecycle moves ``status`` in a small transaction; ``due_at`` says when the
+worker should next look at the order (it doubles as a lease: a worker that claims the
+order pushes it forward, so a crashed worker's order falls due again by itself).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from topup.kit.db import Base
+from topup.kit.types import UTCDateTime
+
+
+class OrderStatus(StrEnum):
+    created = "created"
+    authorized = "authorized"
+    submitted = "submitted"
+    pending = "pending"
+    succeeded = "succeeded"
+    failed = "failed"
+    declined = "declined"
+    rejected = "rejected"
+    review = "review"
+
+
+ACTIVE_STATUSES = (
+    OrderStatus.created,
+    OrderStatus.authorized,
+    OrderStatus.submitted,
+    OrderStatus.pending,
+)
+
+
+class PaymentStatus(StrEnum):
+    none = "none"
+    authorized = "authorized"
+    captured = "captured"
+    voided = "voided"
+    declined = "declined"
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_customer_created", "customer_id", "created_at", "id"),
+        Index("ix_orders_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    status: Mapped[str] = mapped_column(String(12))
+    recipient_phone: Mapped[str | None] = mapped_column(String(16))
+    country_iso2: Mapped[str] = mapped_column(String(2))
+    operator_id: Mapped[str] = mapped_column(String(64))
+    operator_name: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[str] = mapped_column(String(80))
+    # Snapshots taken when the order was placed: later catalogue changes do not touch them.
+    local_amount: Mapped[int] = mapped_column(BigInteger)
+    local_currency: Mapped[str] = mapped_column(String(3))
+    price_amount: Mapped[int] = mapped_column(BigInteger)  # EUR cents, fee and VAT included
+    # How the price splits, in EUR cents: supplier cost + service fee + VAT = price.
+    cost_amount: Mapped[int] = mapped_column(BigInteger)
+    fee_amount: Mapped[int] = mapped_column(BigInteger)
+    vat_amount: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(String(30))
+    payment_method: Mapped[str] = mapped_column(String(8))
+    card_id: Mapped[str | None] = mapped_column(String(40))
+    card_token: Mapped[str | None] = mapped_column(String(120))
+    card_last4: Mapped[str | None] = mapped_column(String(4))
+    payment_status: Mapped[str] = mapped_column(String(12))
+    gateway_reference: Mapped[str | None] = mapped_column(String(80))
+    hold_transfer_id: Mapped[str | None] = mapped_column(String(40))
+    supplier_transaction_id: Mapped[str | None] = mapped_column(String(80))
+    failure_code: Mapped[str | None] = mapped_column(String(40))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

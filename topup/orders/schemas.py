@@ -1,0 +1,74 @@
+"""``/v1/orders`` shapes (API.md, "Orders")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from topup.kit.schemas import AmountOut
+from topup.payments.schemas import CardIn
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AmountIn(_Body):
+    amount: Annotated[int, Field(gt=0, lt=10**15)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class PaymentIn(_Body):
+    card_id: Annotated[str, Field(max_length=40)] | None = None
+    card: CardIn | None = None
+    save_card: bool = False
+    wallet: bool | None = None
+
+    @model_validator(mode="after")
+    def exactly_one_method(self) -> PaymentIn:
+        chosen = [self.card_id is not None, self.card is not None, bool(self.wallet)]
+        if sum(chosen) != 1:
+            raise ValueError("give exactly one of card_id, card or wallet")
+        return self
+
+
+class OrderIn(_Body):
+    recipient_phone: Annotated[str, Field(max_length=64)]
+    product_id: Annotated[str, Field(max_length=80)]
+    amount: AmountIn | None = None
+    payment: PaymentIn
+    message: Annotated[str, Field(max_length=200)] | None = None
+    confirm_duplicate: bool = False
+
+
+class OperatorRefOut(BaseModel):
+    id: str
+    name: str
+
+
+class OrderPaymentOut(BaseModel):
+    method: str
+    status: str
+    card_last4: str | None = None
+
+
+class OrderOut(BaseModel):
+    id: str
+    status: str
+    recipient_phone: str | None
+    operator: OperatorRefOut
+    product_id: str
+    local_value: AmountOut
+    price: AmountOut
+    message: str | None
+    payment: OrderPaymentOut
+    failure_code: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrderList(BaseModel):
+    data: list[OrderOut]
+    next_cursor: str | None = None

@@ -1,0 +1,200 @@
+"""Placing an order: every check a customer can fix, then one row in ``created``.
+
+Nothing is charged here. The lifecycle (``lifecycle.py``) takes the order on from
+``created``: the fast path right after this transaction commits, the worker otherwise.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from topup.accounts.models import Customer
+from topup.accounts.service import ensure_can_buy
+from topup.catalogue.snapshot import CatalogueSnapshot, ProductEntry
+from topup.kit import clock
+from topup.kit.errors import InvalidInput
+from topup.kit.ids import new_id
+from topup.lookup.service import LookupResult, look_up_number
+from topup.orders.models import Order, OrderStatus, PaymentStatus
+from topup.orders.pricing import split_price
+from topup.orders.repository import OrderRepository
+from topup.payments.repository import CardRepository
+from topup.payments.service import save_card
+from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
+from topup.providers.suppliers.base import NumberLookup
+
+MESSAGE_MAX_LENGTH = 30
+# How long an order may stay pending before it fails and its hold is released (DESIGN §5).
+PENDING_LIMIT = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class NewCard:
+    details: CardDetails
+    save: bool
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    recipient_phone: str
+    product_id: str
+    amount: int | None  # the local value wanted, for range products (minor units)
+    amount_currency: str | None
+    card_id: str | None
+    new_card: NewCard | None
+    message: str | None
+
+
+async def place_order(
+    session: AsyncSession,
+    *,
+    snapshot: CatalogueSnapshot,
+    number_lookup: NumberLookup,
+    gateway: PaymentGateway,
+    customer: Customer,
+    request: PlaceOrder,
+) -> Order:
+    ensure_can_buy(customer)
+    message = _checked_message(request.message)
+    found = await _recipient(snapshot, number_lookup, request.recipient_phone)
+    product = _product(snapshot, found, request.product_id)
+    local_amount = _local_amount(product, request.amount, request.amount_currency)
+    card_id, token, last4 = await _card(session, gateway, customer, request)
+    split = split_price(product, local_amount)
+    now = clock.now()
+    order = Order(
+        id=new_id("ord"),
+        customer_id=customer.id,
+        status=OrderStatus.created.value,
+        recipient_phone=found.e164,
+        country_iso2=found.country.iso2,
+        operator_id=found.operator.id,
+        operator_name=found.operator.name,
+        product_id=product.id,
+        local_amount=local_amount,
+        local_currency=product.currency,
+        price_amount=split.price,
+        cost_amount=split.cost,
+        fee_amount=split.fee,
+        vat_amount=split.vat,
+        message=message,
+        payment_method="card",
+        card_id=card_id,
+        card_token=token,
+        card_last4=last4,
+        payment_status=PaymentStatus.none.value,
+        gateway_reference=None,
+        hold_transfer_id=None,
+        supplier_transaction_id=None,
+        failure_code=None,
+        attempts=0,
+        due_at=now,
+        expires_at=now + PENDING_LIMIT,
+        created_at=now,
+        updated_at=now,
+    )
+    OrderRepository(session).add(order)
+    await session.flush()
+    return order
+
+
+def _checked_message(message: str | None) -> str | None:
+    if message is None or not message.strip():
+        return None
+    text = message.strip()
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise InvalidInput(
+            f"Keep the message within {MESSAGE_MAX_LENGTH} characters.",
+            code="invalid_message",
+            field="message",
+        )
+    if any(unicodedata.category(character).startswith("C") for character in text):
+        raise InvalidInput(
+            "The message cannot hold control characters.", code="invalid_message", field="message"
+        )
+    return text
+
+
+async def _recipient(
+    snapshot: CatalogueSnapshot, number_lookup: NumberLookup, phone: str
+) -> LookupResult:
+    try:
+        return await look_up_number(snapshot, number_lookup, phone=phone)
+    except InvalidInput as error:  # the lookup names "phone"; here the field is the recipient
+        if error.field == "phone":
+            error.field = "recipient_phone"
+        raise
+
+
+def _product(snapshot: CatalogueSnapshot, found: LookupResult, product_id: str) -> ProductEntry:
+    product = snapshot.product(product_id)
+    if product is None:
+        raise InvalidInput(
+            "No such product is on sale.", code="product_not_found", field="product_id"
+        )
+    if product.operator_id != found.operator.id:
+        raise InvalidInput(
+            f"This product is not sold for {found.operator.name} numbers.",
+            code="product_not_for_operator",
+            field="product_id",
+        )
+    return product
+
+
+def _local_amount(product: ProductEntry, amount: int | None, currency: str | None) -> int:
+    if product.kind == "fixed":
+        assert product.local_value is not None
+        if amount is not None and (amount != product.local_value or currency != product.currency):
+            raise InvalidInput(
+                "A fixed product has its own value; leave the amount out.",
+                code="invalid_amount",
+                field="amount",
+            )
+        return product.local_value
+    if amount is None:
+        raise InvalidInput(
+            "Say how much local credit to send.", code="missing_field", field="amount"
+        )
+    assert product.local_min is not None
+    assert product.local_max is not None
+    assert product.local_step is not None
+    if currency != product.currency:
+        raise InvalidInput(
+            f"The amount is in {product.currency}.", code="invalid_amount", field="amount.currency"
+        )
+    if not product.local_min <= amount <= product.local_max or amount % product.local_step:
+        raise InvalidInput(
+            f"Choose an amount from {product.local_min} to {product.local_max} in steps of "
+            f"{product.local_step} (minor units of {product.currency}).",
+            code="invalid_amount",
+            field="amount.amount",
+        )
+    return amount
+
+
+async def _card(
+    session: AsyncSession, gateway: PaymentGateway, customer: Customer, request: PlaceOrder
+) -> tuple[str | None, str, str]:
+    """(saved card id, gateway token, last 4) of the card that pays."""
+    if request.card_id is not None:
+        card = await CardRepository(session).card_of(customer.id, request.card_id)
+        if card is None:
+            raise InvalidInput(
+                "No such saved card.", code="card_not_found", field="payment.card_id"
+            )
+        return card.id, card.gateway_token, card.last4
+    assert request.new_card is not None
+    if request.new_card.save:
+        saved = await save_card(session, gateway, customer, request.new_card.details)
+        return saved.id, saved.gateway_token, saved.last4
+    try:
+        tokenized = await gateway.tokenize(request.new_card.details)
+    except CardRejected as rejected:
+        raise InvalidInput(
+            rejected.message, code=rejected.code, field=f"payment.card.{rejected.field}"
+        ) from None
+    return None, tokenized.token, tokenized.last4

@@ -1,0 +1,56 @@
+"""The worker's part for orders: claim what is due, move each order one step.
+
+Claiming pushes ``due_at`` forward by a lease in a short transaction (on PostgreSQL with
+``FOR UPDATE SKIP LOCKED``, so workers on any number of machines never pick the same order
+at once); the step itself then runs with no lock held. A worker that dies mid-step simply
+lets the lease run out, and the order falls due again for whichever worker comes next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import structlog
+
+from topup.kit import clock
+from topup.kit.db import unit_of_work
+from topup.orders.lifecycle import OrderDeps, advance
+from topup.orders.repository import OrderRepository
+
+LEASE = timedelta(seconds=30)
+BATCH = 50
+log = structlog.get_logger("topup.worker")
+
+
+async def claim_due(deps: OrderDeps, *, limit: int = BATCH) -> list[str]:
+    async with unit_of_work(deps.session_factory) as session:
+        skip_locked = session.get_bind().dialect.name == "postgresql"
+        now = clock.now()
+        orders = await OrderRepository(session).claim_due(now, limit=limit, skip_locked=skip_locked)
+        for order in orders:
+            order.due_at = now + LEASE
+        return [order.id for order in orders]
+
+
+async def run_due(deps: OrderDeps, *, limit: int = BATCH) -> int:
+    """One round: every due order moves one step. Returns how many were moved."""
+    claimed = await claim_due(deps, limit=limit)
+    for order_id in claimed:
+        try:
+            await advance(deps, order_id)
+        except Exception:  # one broken order must not stop the others; its lease lapses
+            log.exception("order_step_failed", order_id=order_id)
+    return len(claimed)
+
+
+async def run_forever(deps: OrderDeps, *, idle_seconds: float = 0.5) -> None:
+    """The worker loop of `topup worker` and of the worker inside `topup serve`."""
+    while True:
+        try:
+            moved = await run_due(deps)
+        except Exception:  # the database may be away for a moment: try again shortly
+            log.exception("worker_round_failed")
+            moved = 0
+        if moved == 0:
+            await asyncio.sleep(idle_seconds)
