@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # `topup serve` runs a worker in the same process by default, so the embedded
         # default is one command; `topup worker` runs more of them elsewhere.
         worker = (
-            asyncio.create_task(run_forever(app.state.runtime.order_deps()))
+            asyncio.create_task(
+                run_forever(app.state.runtime.order_deps(), sandbox=settings.is_sandbox)
+            )
             if settings.run_worker
             else None
         )

@@ -250,7 +250,7 @@ def worker() -> None:
 
     async def run() -> None:
         try:
-            await run_forever(runtime.order_deps())
+            await run_forever(runtime.order_deps(), sandbox=runtime.settings.is_sandbox)
         finally:
             await runtime.close()
 

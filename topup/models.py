@@ -3,6 +3,7 @@
 from topup.accounts import models as accounts_models
 from topup.catalogue import models as catalogue_models
 from topup.idempotency import models as idempotency_models
+from topup.kit import sandbox_clock
 from topup.kit.db import Base
 from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
@@ -22,6 +23,7 @@ __all__ = [
     "notifications_models",
     "orders_models",
     "payments_models",
+    "sandbox_clock",
     "sandbox_models",
     "simulator_models",
 ]

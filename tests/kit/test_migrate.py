@@ -37,7 +37,7 @@ ACCOUNT_TABLES = {
 LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
 SIMULATOR_TABLES = {"simulator_topups", "sandbox_payments", "sandbox_refunds"}
-IDEMPOTENCY_TABLES = {"idempotency_keys", "orders"}
+IDEMPOTENCY_TABLES = {"idempotency_keys", "orders", "sandbox_clock"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -133,7 +133,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0008"}
+    assert await current_revision(fresh_engine) == {"0009"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES

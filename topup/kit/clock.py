@@ -27,3 +27,14 @@ def advance(seconds: float) -> datetime:
 def reset() -> None:
     global _offset
     _offset = timedelta(0)
+
+
+def offset_seconds() -> float:
+    return _offset.total_seconds()
+
+
+def set_offset(seconds: float) -> None:
+    """Take the sandbox clock's offset that another process stored (never backwards)."""
+    global _offset
+    if seconds > _offset.total_seconds():
+        _offset = timedelta(seconds=seconds)

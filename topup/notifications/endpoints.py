@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
+from topup.kit import clock, sandbox_clock
 from topup.kit.errors import NotFound
 from topup.kit.http import RuntimeDep, SessionDep
 from topup.notifications.repository import MessageRepository
@@ -48,3 +51,23 @@ async def sandbox_messages(
             for row in rows
         ]
     )
+
+
+class ClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    advance_seconds: Annotated[float, Field(gt=0, le=366 * 24 * 3600)]
+
+
+class ClockOut(BaseModel):
+    now: datetime
+    offset_seconds: float
+
+
+@router.post("/clock", response_model=ClockOut)
+async def move_clock(body: ClockIn, runtime: RuntimeDep, session: SessionDep) -> ClockOut:
+    """Move the service's clock forward (sandbox only), to watch a 24 h expiry happen."""
+    if not runtime.settings.is_sandbox:
+        raise NotFound("No such resource.")
+    offset = await sandbox_clock.advance(session, body.advance_seconds)
+    return ClockOut(now=clock.now(), offset_seconds=offset)
