@@ -176,11 +176,58 @@ def assert_account_journey(base_url: str, log_path: Path) -> None:
         me = http.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200, me.text
         assert me.json()["customer"]["email"] == "ada@example.com"
+        assert_top_ups_end_as_the_sandbox_says(http, {"Authorization": f"Bearer {token}"})
     log = log_path.read_text(encoding="utf-8")
     assert "started" in log  # the log was written, so its silence below means something
     assert code not in log
     assert JOURNEY_PASSWORD not in log
     assert token not in log
+
+
+def buy(http: httpx.Client, headers: dict[str, str], phone: str) -> str:
+    body = {
+        "recipient_phone": phone,
+        "product_id": "ng-mtn-2500",
+        "payment": {
+            "card": {
+                "number": "4242 4242 4242 4242",
+                "exp_month": 12,
+                "exp_year": 2030,
+                "cvc": "123",
+            }
+        },
+    }
+    placed = http.post("/v1/orders", json=body, headers=headers | {"Idempotency-Key": phone})
+    assert placed.status_code == 201, placed.text
+    order_id: str = placed.json()["id"]
+    return order_id
+
+
+def final_order(http: httpx.Client, headers: dict[str, str], order_id: str) -> dict[str, object]:
+    """The order once the service's own worker has finished with it (bounded wait)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        order: dict[str, object] = http.get(f"/v1/orders/{order_id}", headers=headers).json()
+        if order["status"] in ("succeeded", "failed", "declined"):
+            return order
+        time.sleep(0.2)
+    pytest.fail(f"order {order_id} did not end within 20 s")
+
+
+def assert_top_ups_end_as_the_sandbox_says(http: httpx.Client, headers: dict[str, str]) -> None:
+    """The README's purchase: a top-up succeeds and is captured; a 0001 number fails and its
+    payment is voided, both moved on by the service alone (fast path and worker)."""
+    delivered = final_order(http, headers, buy(http, headers, "+2348031234567"))
+    assert (delivered["status"], delivered["payment"]) == (
+        "succeeded",
+        {"method": "card", "status": "captured", "card_last4": "4242"},
+    )
+    refused = final_order(http, headers, buy(http, headers, "+2348031230001"))
+    assert (refused["status"], refused["payment"], refused["failure_code"]) == (
+        "failed",
+        {"method": "card", "status": "voided", "card_last4": "4242"},
+        "operator_rejected",
+    )
 
 
 def test_serve_on_sqlite_answers_a_lookup(sqlite_service: str, tmp_path: Path) -> None:
