@@ -153,17 +153,21 @@ async def _send(deps: OrderDeps, order: Order, expected: OrderStatus) -> None:
 
 async def _poll(deps: OrderDeps, order: Order) -> None:
     expected = OrderStatus(order.status)
-    if clock.now() >= order.expires_at:
-        await _finish(deps, order, expected, succeeded=False, failure_code="supplier_timeout")
-        return
+    expired = clock.now() >= order.expires_at
     try:
         result = await deps.supplier.status(order.id)
     except SupplierUnavailable:
         result = TopupResult(TopupStatus.pending)
-    if result.status is TopupStatus.not_found:  # the send never reached the supplier
+    # The supplier's answer comes first, even past 24 hours: a top-up it delivered is never
+    # failed (a worker may have been down for a day and not asked in time).
+    if result.status in (TopupStatus.succeeded, TopupStatus.failed):
+        await _settle(deps, order, expected, result)
+    elif expired:
+        await _finish(deps, order, expected, succeeded=False, failure_code="supplier_timeout")
+    elif result.status is TopupStatus.not_found:  # the send never reached the supplier
         await _send(deps, order, expected)
-        return
-    await _settle(deps, order, expected, result)
+    else:
+        await _wait(deps, order, expected, result.supplier_transaction_id)
 
 
 async def _settle(
