@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -10,7 +10,7 @@ import pytest
 
 from topup.accounts.models import Customer, CustomerStatus, Role
 from topup.accounts.sessions import issue_token
-from topup.kit import clock
+from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
 from topup.orders.models import ACTIVE_STATUSES
@@ -83,3 +83,9 @@ async def order_of(client: httpx.AsyncClient, headers: Headers, order_id: str) -
 
 FINAL = {"succeeded", "failed", "declined", "rejected"}
 STILL_MOVING = {status.value for status in ACTIVE_STATUSES}
+
+
+@pytest.fixture(autouse=True)
+def _no_armed_faults() -> Iterator[None]:
+    yield
+    faults.disarm()

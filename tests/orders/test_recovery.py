@@ -17,7 +17,7 @@ from tests.orders.support import (
     new_order,
     run_to_the_end,
 )
-from topup.kit import clock
+from topup.kit import clock, faults
 from topup.orders import ledger_entries
 from topup.orders.lifecycle import advance
 from topup.orders.tasks import LEASE, run_due
@@ -102,3 +102,41 @@ async def test_two_workers_racing_handle_each_order_once(runtime: Runtime) -> No
         clock.advance(LEASE.total_seconds() + 1)
     for order_id in order_ids:
         await assert_exactly_once(runtime, order_id)
+
+
+RECOVERY_POINTS = [
+    "order.authorized_at_gateway",
+    "order.authorized",
+    "order.submitted",
+    "order.sent",
+    "order.settled_at_gateway",
+]
+
+
+@pytest.mark.parametrize("point", RECOVERY_POINTS)
+@pytest.mark.parametrize(
+    ("phone", "outcome"),
+    [
+        ("+2348031234567", "succeeded"),
+        ("+2348031230001", "failed"),
+        ("+2348031230002", "succeeded"),
+    ],
+)
+async def test_a_crash_at_each_named_recovery_point_is_resumed_by_a_fresh_worker(
+    runtime: Runtime, point: str, phone: str, outcome: str
+) -> None:
+    order_id = await new_order(runtime, phone)
+    faults.arm(point)
+    crashed = False
+    for _ in range(10):
+        try:
+            await advance(runtime.order_deps(), order_id)
+        except faults.InjectedCrash:
+            crashed = True
+            break
+        clock.advance(60)
+    assert crashed, f"the order never passed {point}"
+    for _ in range(10):  # a fresh worker, once the dead one's lease has run out
+        clock.advance(LEASE.total_seconds() + 1)
+        await run_due(runtime.order_deps())
+    assert await assert_exactly_once(runtime, order_id) == outcome

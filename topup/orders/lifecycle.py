@@ -5,7 +5,8 @@ remote call must never hold database locks), then records the outcome in a trans
 that first checks the order is still where the step found it. Every remote call is safe to
 repeat: authorization under a key derived from the order id, the top-up under the order id
 as the supplier's reference, capture and void by nature. So a crash anywhere leaves the
-order at its last recorded step, and running the step again does nothing twice.
+order at its last recorded step, and running the step again does nothing twice. The named
+``faults.checkpoint`` calls are where the crash tests (and the chaos harness) kill it.
 
 An unknown outcome (a timeout, a 5xx) is never read as a failure: the order stays pending,
 the hold stays, and the status poll decides. Once 24 hours pass without an answer the order
@@ -20,7 +21,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from topup.kit import clock
+from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
 from topup.kit.money import Money
 from topup.orders import ledger_entries
@@ -104,6 +105,7 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
     result = await deps.gateway.authorize(
         order.card_token, Money(order.price_amount, "EUR"), idempotency_key=f"{order.id}:authorize"
     )
+    faults.checkpoint("order.authorized_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
         current.gateway_reference = result.reference
@@ -119,6 +121,7 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
         current.due_at = clock.now()
 
     await _record(deps, order, OrderStatus.created, change)
+    faults.checkpoint("order.authorized")
 
 
 # ---- authorized / submitted / pending: deliver, then ask ------------------------------------
@@ -132,6 +135,7 @@ async def _submit(deps: OrderDeps, order: Order) -> None:
         current.due_at = clock.now() + timedelta(seconds=POLL_DELAYS[0])
 
     await _record(deps, order, OrderStatus.authorized, mark)
+    faults.checkpoint("order.submitted")
     await _send(deps, order, OrderStatus.submitted)
 
 
@@ -146,6 +150,7 @@ async def _send(deps: OrderDeps, order: Order, expected: OrderStatus) -> None:
     )
     try:
         result = await deps.supplier.send_topup(request)
+        faults.checkpoint("order.sent")
     except SupplierUnavailable:
         result = TopupResult(TopupStatus.pending)
     await _settle(deps, order, expected, result)
@@ -223,6 +228,7 @@ async def _finish(
         await deps.gateway.capture(order.gateway_reference, Money(order.price_amount, "EUR"))
     else:
         await deps.gateway.void(order.gateway_reference)
+    faults.checkpoint("order.settled_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
         if succeeded:
