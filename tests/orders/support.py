@@ -27,13 +27,17 @@ class Crash(Exception):
     """The process dies right after the wrapped call did its work."""
 
 
-class CrashBefore:
-    """Wraps the supplier: the process dies just before the named call goes out."""
+class _Wrapper:
+    """Stands in for a gateway or supplier, passing every call through but one."""
 
     def __init__(self, inner: Any, point: str) -> None:
         self._inner = inner
         self._point = point
         self.crashed = False
+
+
+class CrashBefore(_Wrapper):
+    """Wraps the supplier: the process dies just before the named call goes out."""
 
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._inner, name)
@@ -47,13 +51,8 @@ class CrashBefore:
         return crash
 
 
-class CrashOnce:
+class CrashOnce(_Wrapper):
     """Wraps a gateway or supplier: the named call runs for real, then 'the process dies'."""
-
-    def __init__(self, inner: Any, point: str) -> None:
-        self._inner = inner
-        self._point = point
-        self.crashed = False
 
     def __getattr__(self, name: str) -> Any:
         call = getattr(self._inner, name)
