@@ -70,7 +70,7 @@ async def list_products(operator_id: str, request: Request, runtime: RuntimeDep)
     body = snapshot.rendered(
         f"products:{operator.id}",
         lambda: {
-            "data": [product.as_json() for product in snapshot.products_of(operator.id)],
+            "data": snapshot.products_json(operator.id),
             "next_cursor": None,
         },
     )

@@ -112,6 +112,7 @@ class CatalogueSnapshot:
     prefixes: Mapping[str, str]
     longest_prefix: int
     _rendered: dict[str, RenderedBody] = field(default_factory=dict)
+    _products_json: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     # ---- what customers may buy ----------------------------------------------------------
 
@@ -153,6 +154,15 @@ class CatalogueSnapshot:
         return None
 
     # ---- rendered answers ----------------------------------------------------------------
+
+    def products_json(self, operator_id: str) -> list[dict[str, Any]]:
+        """An operator's products as JSON, built once per catalogue version (every lookup
+        and product list answers with them). Callers must not change the list."""
+        products = self._products_json.get(operator_id)
+        if products is None:
+            products = [product.as_json() for product in self.products_of(operator_id)]
+            self._products_json[operator_id] = products
+        return products
 
     def rendered(self, key: str, build: Callable[[], Any]) -> RenderedBody:
         body = self._rendered.get(key)

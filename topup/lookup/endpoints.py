@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -35,10 +35,10 @@ async def lookup(
     result = await look_up_number(
         snapshot, runtime.number_lookup, phone=phone, country=country, operator_id=operator_id
     )
-    return json_response(_as_json(result))
+    return json_response(_as_json(result, snapshot.products_json(result.operator.id)))
 
 
-def _as_json(result: LookupResult) -> dict[str, object]:
+def _as_json(result: LookupResult, products: list[dict[str, Any]]) -> dict[str, object]:
     return {
         "phone": result.e164,
         "country": result.country.iso2,
@@ -46,5 +46,5 @@ def _as_json(result: LookupResult) -> dict[str, object]:
         "balance_check_code": result.operator.balance_check_code,
         "line_type": result.line_type.value,
         "detected_by": result.detected_by.value,
-        "products": [product.as_json() for product in result.products],
+        "products": products,
     }
