@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint pytest bench-lookup catalogue clean
+.PHONY: install run test lint pytest bench-lookup catalogue messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,3 +42,9 @@ catalogue: install
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis topup.db*
+
+# Extract the sentences of topup/templates/messages into the catalogues of topup/locale;
+# translate what is new in each messages.po (the tests refuse an untranslated one).
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o topup/locale/messages.pot .
+	$(VENV)/bin/pybabel update --no-location --omit-header --no-fuzzy-matching -i topup/locale/messages.pot -d topup/locale

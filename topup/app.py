@@ -29,9 +29,9 @@ from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
 from topup.orders.endpoints import router as orders_router
-from topup.orders.tasks import run_forever
 from topup.payments.endpoints import router as cards_router
 from topup.runtime import Runtime, build_runtime
+from topup.worker import run_forever
 
 log = structlog.get_logger("topup.http")
 
@@ -48,11 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # `topup serve` runs a worker in the same process by default, so the embedded
         # default is one command; `topup worker` runs more of them elsewhere.
         worker = (
-            asyncio.create_task(
-                run_forever(app.state.runtime.order_deps(), sandbox=settings.is_sandbox)
-            )
-            if settings.run_worker
-            else None
+            asyncio.create_task(run_forever(app.state.runtime)) if settings.run_worker else None
         )
         try:
             yield

@@ -249,15 +249,15 @@ def ledger_check() -> None:
 
 @app.command()
 def worker() -> None:
-    """Move orders through their lifecycle; run as many as you like, on any machine."""
-    from topup.orders.tasks import run_forever
+    """Move orders on and deliver messages; run as many as you like, on any machine."""
     from topup.runtime import build_runtime
+    from topup.worker import run_forever
 
     runtime = build_runtime(get_settings())
 
     async def run() -> None:
         try:
-            await run_forever(runtime.order_deps(), sandbox=runtime.settings.is_sandbox)
+            await run_forever(runtime)
         finally:
             await runtime.close()
 

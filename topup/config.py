@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=65536, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    # Email and SMS. Unset, every message stays in the outbox (readable in the sandbox at
+    # GET /v1/sandbox/messages); set, the worker also sends it through that provider.
+    smtp_url: str | None = None  # smtp://user:pass@host:587[?starttls=required|off], smtps://
+    smtp_ca_file: str | None = None  # a private relay's certificate authority (PEM)
+    mail_from: str = "Topup <receipts@topup.localhost>"
+    sms_url: str | None = None  # Twilio-shaped: https://SID:TOKEN@host/2010-04-01/Accounts/SID
+    sms_from: str = "Topup"  # a number or an alphanumeric sender id
+
     # Loaded by `topup serve` into an empty embedded database.
     demo_catalogue_path: str | None = None
 
@@ -87,6 +95,10 @@ class Settings(BaseSettings):
             problems.append("TOPUP_PAYMENT_GATEWAY is the sandbox gateway")
         if self.supplier.value in SANDBOX_PROVIDERS:
             problems.append("TOPUP_SUPPLIER is the simulator")
+        if not self.smtp_url:
+            problems.append("TOPUP_SMTP_URL is unset, so no email would leave the outbox")
+        if not self.sms_url:
+            problems.append("TOPUP_SMS_URL is unset, so no SMS would leave the outbox")
         if self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < 32:
             problems.append("TOPUP_SECRET_KEY is the default or shorter than 32 characters")
         if problems:

@@ -17,9 +17,16 @@ from topup.catalogue.snapshot import CatalogueCache
 from topup.config import PaymentGatewayName, Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
 from topup.kit.ratelimit import RateLimiter, create_storage
+from topup.notifications.tasks import NotificationDeps
 from topup.orders.lifecycle import OrderDeps
+from topup.providers.email.base import EmailSender
+from topup.providers.email.console import ConsoleEmailSender
+from topup.providers.email.smtp import SmtpEmailSender, SmtpServer
 from topup.providers.payments.base import PaymentGateway
 from topup.providers.payments.sandbox import SandboxGateway
+from topup.providers.sms.base import SmsSender
+from topup.providers.sms.console import ConsoleSmsSender
+from topup.providers.sms.http import HttpSmsSender
 from topup.providers.suppliers.base import NumberLookup, TopupSupplier
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.simulator import SupplierSimulator
@@ -36,6 +43,8 @@ class Runtime:
     accounts: AccountPolicy
     payment_gateway: PaymentGateway
     supplier: TopupSupplier
+    email_sender: EmailSender
+    sms_sender: SmsSender
 
     def order_deps(self) -> OrderDeps:
         return OrderDeps(
@@ -46,7 +55,12 @@ class Runtime:
             self.settings.supplier.value,
         )
 
+    def notification_deps(self) -> NotificationDeps:
+        return NotificationDeps(self.session_factory, self.email_sender, self.sms_sender)
+
     async def close(self) -> None:
+        if isinstance(self.sms_sender, HttpSmsSender):
+            await self.sms_sender.close()
         await self.engine.dispose()
 
 
@@ -69,7 +83,25 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         build_account_policy(settings, limiter),
         build_payment_gateway(settings, session_factory),
         supplier,
+        build_email_sender(settings),
+        build_sms_sender(settings),
     )
+
+
+def build_email_sender(settings: Settings) -> EmailSender:
+    if settings.smtp_url:
+        return SmtpEmailSender(
+            SmtpServer.from_url(settings.smtp_url),
+            sender=settings.mail_from,
+            ca_file=settings.smtp_ca_file,
+        )
+    return ConsoleEmailSender()
+
+
+def build_sms_sender(settings: Settings) -> SmsSender:
+    if settings.sms_url:
+        return HttpSmsSender(settings.sms_url, sender=settings.sms_from)
+    return ConsoleSmsSender()
 
 
 def build_payment_gateway(

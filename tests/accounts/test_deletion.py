@@ -37,6 +37,8 @@ from topup.accounts.models import (
 )
 from topup.accounts.policy import Limits
 from topup.notifications.models import OutboundMessage
+from topup.notifications.tasks import run_due
+from topup.runtime import Runtime
 
 
 async def test_a_wrong_password_deletes_nothing(
@@ -141,10 +143,34 @@ async def test_deletion_empties_the_accounts_messages(
     rows = await load_all(
         engine, select(OutboundMessage).where(OutboundMessage.customer_id == account.id)
     )
+    earlier = [row for row in rows if row.kind != "account_deleted"]
 
-    assert len(rows) >= 2  # the SMS code and the reset email at least
-    assert {(row.recipient, row.subject, row.body) for row in rows} == {(None, None, None)}
+    assert len(earlier) >= 2  # the SMS code and the reset email at least
+    assert {(row.recipient, row.subject, row.body, row.html_body) for row in earlier} == {
+        (None, None, None, None)
+    }
     assert await messages(client, account.person.phone) == []
+    goodbye = await messages(client, account.person.email)
+    assert [message["kind"] for message in goodbye] == ["account_deleted"]
+    assert goodbye[0]["subject"] == "Your Topup account is deleted"
+    assert "Hello Ada," in goodbye[0]["body"]
+
+
+async def test_the_goodbye_email_keeps_the_address_only_until_it_is_sent(
+    client: httpx.AsyncClient, engine: AsyncEngine, runtime: Runtime
+) -> None:
+    account, _ = await deleted(client)
+
+    await run_due(runtime.notification_deps())
+
+    rows = await load_all(
+        engine, select(OutboundMessage).where(OutboundMessage.customer_id == account.id)
+    )
+    goodbye = [row for row in rows if row.kind == "account_deleted"]
+    assert [row.status for row in goodbye] == ["sent"]
+    assert {(row.recipient, row.subject, row.body, row.html_body) for row in rows} == {
+        (None, None, None, None)
+    }
     assert await messages(client, account.person.email) == []
 
 
@@ -172,7 +198,8 @@ async def test_a_deleted_account_gets_no_reset_email_and_old_links_are_dead(
 
     assert (await forgot(client, account.person.email)).status_code == 202
 
-    assert await messages(client, account.person.email) == []
+    sent = await messages(client, account.person.email)
+    assert [message["kind"] for message in sent] == ["account_deleted"]  # and no reset
     assert_error(await reset(client, token, "a brand new password"), 400, "invalid_token", "token")
 
 

@@ -7,14 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from babel.languages import get_official_languages
 from email_validator import EmailNotValidError, validate_email
 
 from topup.accounts.security import Passwords
 from topup.kit.errors import InvalidInput
 from topup.kit.ratelimit import Limit, RateLimiter
 
-SUPPORTED_LANGUAGES = ("en", "fr", "it", "es")
 PASSWORD_MIN_LENGTH = 10
 NAME_MAX_LENGTH = 100
 CODE_LIFETIME = timedelta(minutes=10)
@@ -90,11 +88,3 @@ def checked_password(password: str, field: str = "password") -> str:
     if not password.strip():
         raise InvalidInput("A password cannot be only spaces.", code="weak_password", field=field)
     return password
-
-
-def language_for(region: str) -> str:
-    """The first supported language that is official in the customer's own country."""
-    for language in get_official_languages(region, de_facto=True):
-        if language in SUPPORTED_LANGUAGES:
-            return str(language)
-    return "en"

@@ -23,7 +23,6 @@ from topup.accounts.policy import (
     checked_name,
     checked_password,
     email_key,
-    language_for,
 )
 from topup.accounts.repository import AccountRepository
 from topup.accounts.security import CODE_DIGITS, code_digest, codes_match, new_code
@@ -36,10 +35,10 @@ from topup.kit.errors import (
     TooManyRequests,
     Unauthorized,
 )
+from topup.kit.i18n import language_for
 from topup.kit.ids import new_id
 from topup.kit.phone import ParsedPhone, invalid_phone, parse_phone
 from topup.notifications import service as notifications
-from topup.notifications.models import Channel
 from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
 
@@ -86,7 +85,7 @@ async def sign_up(
         if all(holder.phone != customer.phone for holder in holders):
             # The phone given is free (only the email is taken): it gets an SMS all the same,
             # with a code that confirms nothing, or its silence would tell the email is known.
-            _send_decoy_code(session, customer.phone)
+            _send_decoy_code(session, customer.phone, customer.language)
         return customer  # the decoy: never added to the session, never stored
     _send_code(session, policy, customer)
     return customer
@@ -140,26 +139,20 @@ def _warn_holders(
 ) -> None:
     for holder in holders:
         if holder.email_key == email_key(email) and holder.email:
-            notifications.enqueue(
+            notifications.email(
                 session,
-                channel=Channel.email,
-                recipient=holder.email,
                 kind="signup_attempt",
+                to=holder.email,
+                language=holder.language,
                 customer_id=holder.id,
-                subject="Someone tried to open a Topup account",
-                body="Someone tried to open a new Topup account with this email address. "
-                "You already have one: log in, or reset your password if you forgot it. "
-                "If it was not you, you need not do anything.",
             )
         if holder.phone == phone:
-            notifications.enqueue(
+            notifications.sms(
                 session,
-                channel=Channel.sms,
-                recipient=phone,
                 kind="signup_attempt",
+                to=phone,
+                language=holder.language,
                 customer_id=holder.id,
-                body="Topup: someone tried to open an account with this number, which already "
-                "has one. Log in instead. Not you? Ignore this message.",
             )
 
 
@@ -169,20 +162,21 @@ async def _throttle_codes(policy: AccountPolicy, phone: str) -> None:
     await policy.limiter.hit(Limits.code_per_phone_hourly, phone, message=message)
 
 
-def _code_message(code: str) -> str:
-    minutes = int(CODE_LIFETIME.total_seconds() // 60)
-    return (
-        f"Your Topup code is {code}. It expires in {minutes} minutes. Never share it with anyone."
-    )
+def _send_decoy_code(session: AsyncSession, phone: str, language: str) -> None:
+    _code_sms(session, phone, language, code=new_code(), customer_id=None)
 
 
-def _send_decoy_code(session: AsyncSession, phone: str) -> None:
-    notifications.enqueue(
+def _code_sms(
+    session: AsyncSession, phone: str, language: str, *, code: str, customer_id: str | None
+) -> None:
+    notifications.sms(
         session,
-        channel=Channel.sms,
-        recipient=phone,
         kind="phone_verification",
-        body=_code_message(new_code()),
+        to=phone,
+        language=language,
+        customer_id=customer_id,
+        code=code,
+        minutes=int(CODE_LIFETIME.total_seconds() // 60),
     )
 
 
@@ -201,14 +195,7 @@ def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer)
     )
     verification.code_hash = code_digest(policy.secret_key, verification.id, code)
     session.add(verification)
-    notifications.enqueue(
-        session,
-        channel=Channel.sms,
-        recipient=customer.phone,
-        kind="phone_verification",
-        customer_id=customer.id,
-        body=_code_message(code),
-    )
+    _code_sms(session, customer.phone, customer.language, code=code, customer_id=customer.id)
 
 
 async def create_staff(
@@ -354,7 +341,18 @@ async def delete_account(
     locked = await repository.customer(customer.id, for_update=True)
     if locked is None:
         raise Unauthorized("Log in again.", code="unauthorized")
+    address, first_name = locked.email, locked.first_name
     await _erase(repository, locked)
+    if address is not None:
+        # Queued after the erasure, so it survives it; the worker erases it once it is sent.
+        notifications.email(
+            session,
+            kind="account_deleted",
+            to=address,
+            language=locked.language,
+            customer_id=locked.id,
+            first_name=first_name,
+        )
 
 
 async def _erase(repository: AccountRepository, customer: Customer) -> None:

@@ -29,7 +29,6 @@ from topup.kit.errors import AppError, InvalidInput, Unauthorized
 from topup.kit.ids import new_id
 from topup.kit.phone import parse_phone
 from topup.notifications import service as notifications
-from topup.notifications.models import Channel
 
 
 @dataclass(frozen=True)
@@ -144,17 +143,16 @@ async def forgot_password(
         return
     link = f"{policy.public_url.rstrip('/')}/reset-password?token={quote(token)}"
     minutes = int(RESET_LIFETIME.total_seconds() // 60)
-    notifications.enqueue(
+    notifications.email(
         session,
-        channel=Channel.email,
-        recipient=customer.email,
         kind="password_reset",
+        to=customer.email,
+        language=customer.language,
         customer_id=customer.id,
-        subject="Reset your Topup password",
-        body=f"Hello {customer.first_name},\n\nTo choose a new password, open this link within "
-        f"{minutes} minutes:\n{link}\n\nOr send this token to POST /v1/auth/password/reset:\n"
-        f"{token}\n\nIt works once. If you did not ask for it, ignore this email: your "
-        "password stays as it is.",
+        first_name=customer.first_name,
+        link=link,
+        token=token,
+        minutes=minutes,
     )
 
 

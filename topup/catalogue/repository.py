@@ -65,6 +65,9 @@ class CatalogueRepository:
     async def countries_by_iso2(self) -> dict[str, Country]:
         return {country.iso2: country for country in await self.all_countries()}
 
+    async def operator(self, operator_id: str) -> Operator | None:
+        return await self.session.get(Operator, operator_id)
+
     async def operators_by_id(self) -> dict[str, Operator]:
         return {operator.id: operator for operator in await self.all_operators()}
 

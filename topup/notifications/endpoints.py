@@ -42,11 +42,18 @@ async def sandbox_messages(
     return SandboxMessageList(
         data=[
             SandboxMessageOut(
+                id=row.id,
                 channel=row.channel,
                 to=row.recipient or "",
                 subject=row.subject,
                 body=row.body or "",
+                html_body=row.html_body,
+                kind=row.kind,
+                language=row.language,
+                status=row.status,
+                segments=row.segments,
                 created_at=row.created_at,
+                sent_at=row.sent_at,
             )
             for row in rows
         ]

@@ -23,9 +23,10 @@ class Channel(StrEnum):
 
 
 class MessageStatus(StrEnum):
-    pending = "pending"
+    pending = "pending"  # waiting for its first or next attempt (``due_at``)
+    sending = "sending"  # claimed by a worker until ``due_at``; then due again
     sent = "sent"
-    dead = "dead"
+    dead = "dead"  # refused for good, or out of attempts; ``last_error`` says why
 
 
 class OutboundMessage(Base):
@@ -40,7 +41,12 @@ class OutboundMessage(Base):
     # E.164 phone or email address; NULL once erased with the account it belonged to.
     recipient: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str | None] = mapped_column(String(200))
-    body: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)  # an SMS, or an email's plain-text part
+    html_body: Mapped[str | None] = mapped_column(Text)
+    # At most one message per event: e.g. "ord_…:receipt". A repeated event finds it.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    segments: Mapped[int | None] = mapped_column(Integer)  # SMS parts it costs
     # What caused the message, e.g. "phone_verification", "password_reset".
     kind: Mapped[str] = mapped_column(String(40))
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -49,3 +55,5 @@ class OutboundMessage(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provider_reference: Mapped[str | None] = mapped_column(String(120))
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.notifications.models import OutboundMessage
+from topup.notifications.models import MessageStatus, OutboundMessage
+
+# A message in "sending" is claimed until its due_at; past that its worker is presumed dead.
+DELIVERABLE = (MessageStatus.pending.value, MessageStatus.sending.value)
 
 
 class MessageRepository:
@@ -16,6 +20,22 @@ class MessageRepository:
 
     def add(self, message: OutboundMessage) -> None:
         self.session.add(message)
+
+    async def message(self, message_id: str, *, for_update: bool = False) -> OutboundMessage | None:
+        return await self.session.get(OutboundMessage, message_id, with_for_update=for_update)
+
+    async def claim_due(
+        self, now: datetime, *, limit: int, skip_locked: bool
+    ) -> Sequence[OutboundMessage]:
+        """Due messages, locked for this transaction; other workers skip them (PostgreSQL)."""
+        query = (
+            select(OutboundMessage)
+            .where(OutboundMessage.status.in_(DELIVERABLE), OutboundMessage.due_at <= now)
+            .order_by(OutboundMessage.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=skip_locked)
+        )
+        return (await self.session.scalars(query)).all()
 
     async def newest(self, *, recipient: str | None, limit: int) -> Sequence[OutboundMessage]:
         query = select(OutboundMessage).where(OutboundMessage.recipient.is_not(None))
@@ -32,5 +52,11 @@ class MessageRepository:
         await self.session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.customer_id == customer_id)
-            .values(recipient=None, subject=None, body=None)
+            .values(recipient=None, subject=None, body=None, html_body=None)
+        )
+
+    async def by_dedupe_key(self, dedupe_key: str) -> OutboundMessage | None:
+        await self.session.flush()  # a message queued earlier in this unit of work counts
+        return await self.session.scalar(
+            select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)
         )

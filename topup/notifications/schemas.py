@@ -6,15 +6,22 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from topup.notifications.models import Channel
+from topup.notifications.models import Channel, MessageStatus
 
 
 class SandboxMessageOut(BaseModel):
+    id: str
     channel: Channel
     to: str
     subject: str | None
     body: str
+    html_body: str | None = None
+    kind: str
+    language: str
+    status: MessageStatus
+    segments: int | None = None
     created_at: datetime
+    sent_at: datetime | None = None
 
 
 class SandboxMessageList(BaseModel):

@@ -1,13 +1,21 @@
-"""Writing messages to the outbox, inside the caller's transaction."""
+"""Writing messages to the outbox, inside the transaction of the event that causes them.
+
+If that transaction rolls back, no message exists; once it commits, the message cannot
+be lost, and the worker (``tasks.py``) delivers it. Each message is rendered here, once,
+in its reader's language, so what the worker sends is exactly what was decided.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.kit import clock
+from topup.kit.i18n import DEFAULT_LANGUAGE
 from topup.kit.ids import new_id
 from topup.notifications.models import Channel, MessageStatus, OutboundMessage
+from topup.notifications.rendering import render, render_email, supported
 from topup.notifications.repository import MessageRepository
+from topup.notifications.segments import count_segments, sms_text
 
 
 def enqueue(
@@ -18,7 +26,10 @@ def enqueue(
     body: str,
     kind: str,
     subject: str | None = None,
+    html_body: str | None = None,
     customer_id: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
+    dedupe_key: str | None = None,
 ) -> OutboundMessage:
     """Add a message to the outbox; it exists only if the caller's transaction commits."""
     now = clock.now()
@@ -28,8 +39,12 @@ def enqueue(
         recipient=recipient,
         subject=subject,
         body=body,
+        html_body=html_body,
         kind=kind,
         customer_id=customer_id,
+        language=language,
+        dedupe_key=dedupe_key,
+        segments=count_segments(body).segments if channel is Channel.sms else None,
         status=MessageStatus.pending.value,
         attempts=0,
         due_at=now,
@@ -37,3 +52,59 @@ def enqueue(
     )
     MessageRepository(session).add(message)
     return message
+
+
+def email(
+    session: AsyncSession,
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    customer_id: str | None,
+    dedupe_key: str | None = None,
+    **context: object,
+) -> OutboundMessage:
+    """Render the ``kind`` email in ``language`` and queue it."""
+    language = supported(language)
+    rendered = render_email(language, kind, **context)
+    return enqueue(
+        session,
+        channel=Channel.email,
+        recipient=to,
+        kind=kind,
+        subject=rendered.subject,
+        body=rendered.text,
+        html_body=rendered.html,
+        customer_id=customer_id,
+        language=language,
+        dedupe_key=dedupe_key,
+    )
+
+
+def sms(
+    session: AsyncSession,
+    *,
+    kind: str,
+    to: str,
+    language: str,
+    customer_id: str | None,
+    dedupe_key: str | None = None,
+    **context: object,
+) -> OutboundMessage:
+    """Render the ``kind`` SMS in ``language`` and queue it."""
+    language = supported(language)
+    return enqueue(
+        session,
+        channel=Channel.sms,
+        recipient=to,
+        kind=kind,
+        body=sms_text(render(language, f"{kind}.sms", **context)),
+        customer_id=customer_id,
+        language=language,
+        dedupe_key=dedupe_key,
+    )
+
+
+async def already_queued(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether the event behind ``dedupe_key`` already has its message."""
+    return await MessageRepository(session).by_dedupe_key(dedupe_key) is not None

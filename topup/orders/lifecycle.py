@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
 from topup.kit.money import Money
+from topup.notifications import orders as order_messages
 from topup.orders import ledger_entries
 from topup.orders.models import Order, OrderStatus, PaymentStatus
 from topup.orders.repository import OrderRepository
@@ -207,6 +208,8 @@ async def _wait(
         current.status = OrderStatus.pending.value
         current.supplier_transaction_id = supplier_transaction_id or current.supplier_transaction_id
         current.due_at = min(clock.now() + timedelta(seconds=delay), current.expires_at)
+        if clock.now() - current.created_at >= order_messages.DELAY_NOTICE_AFTER:
+            await order_messages.order_delayed(session, current)
 
     await _record(deps, order, expected, change)
 
@@ -238,11 +241,13 @@ async def _finish(
             current.supplier_transaction_id = (
                 supplier_transaction_id or current.supplier_transaction_id
             )
+            await order_messages.order_succeeded(session, current)
         else:
             await ledger_entries.release(session, current)
             current.status = OrderStatus.failed.value
             current.payment_status = PaymentStatus.voided.value
             current.failure_code = failure_code
+            await order_messages.order_failed(session, current)
 
     await _record(deps, order, expected, change)
 

@@ -73,6 +73,7 @@ class Order(Base):
     card_id: Mapped[str | None] = mapped_column(String(40))
     card_token: Mapped[str | None] = mapped_column(String(120))
     card_last4: Mapped[str | None] = mapped_column(String(4))
+    card_brand: Mapped[str | None] = mapped_column(String(12))
     payment_status: Mapped[str] = mapped_column(String(12))
     gateway_reference: Mapped[str | None] = mapped_column(String(80))
     hold_transfer_id: Mapped[str | None] = mapped_column(String(40))

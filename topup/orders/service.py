@@ -6,6 +6,7 @@ Nothing is charged here. The lifecycle (``lifecycle.py``) takes the order on fro
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,15 @@ from topup.providers.payments.base import CardDetails, CardRejected, PaymentGate
 from topup.providers.suppliers.base import NumberLookup
 
 MESSAGE_MAX_LENGTH = 30
+# A personal message goes out by SMS under our name, so it may not carry a link: a
+# scheme, "www.", or a name.tld where the tld is a country's or a common generic one
+# (bit.ly, t.co, example.com). "Mr.Smith" or "3.50" pass.
+LINK = re.compile(
+    r"[a-z][a-z0-9+.-]*://|\bwww\.|"
+    r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:[a-z]{2}|com|net|org|info|biz|xyz|top|online|site|"
+    r"club|app|link|click|shop|store|live|icu)\b",
+    re.IGNORECASE,
+)
 # How long an order may stay pending before it fails and its hold is released (DESIGN §5).
 PENDING_LIMIT = timedelta(hours=24)
 
@@ -63,7 +73,7 @@ async def place_order(
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
     product = _product(snapshot, found, request.product_id)
     local_amount = _local_amount(product, request.amount, request.amount_currency)
-    card_id, token, last4 = await _card(session, gateway, customer, request)
+    card_id, token, last4, brand = await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)
     now = clock.now()
     order = Order(
@@ -86,6 +96,7 @@ async def place_order(
         card_id=card_id,
         card_token=token,
         card_last4=last4,
+        card_brand=brand,
         payment_status=PaymentStatus.none.value,
         gateway_reference=None,
         hold_transfer_id=None,
@@ -115,6 +126,12 @@ def _checked_message(message: str | None) -> str | None:
     if any(unicodedata.category(character).startswith("C") for character in text):
         raise InvalidInput(
             "The message cannot hold control characters.", code="invalid_message", field="message"
+        )
+    if LINK.search(text):
+        raise InvalidInput(
+            "The message cannot hold a link or web address.",
+            code="invalid_message",
+            field="message",
         )
     return text
 
@@ -178,23 +195,23 @@ def _local_amount(product: ProductEntry, amount: int | None, currency: str | Non
 
 async def _card(
     session: AsyncSession, gateway: PaymentGateway, customer: Customer, request: PlaceOrder
-) -> tuple[str | None, str, str]:
-    """(saved card id, gateway token, last 4) of the card that pays."""
+) -> tuple[str | None, str, str, str]:
+    """(saved card id, gateway token, last 4, brand) of the card that pays."""
     if request.card_id is not None:
         card = await CardRepository(session).card_of(customer.id, request.card_id)
         if card is None:
             raise InvalidInput(
                 "No such saved card.", code="card_not_found", field="payment.card_id"
             )
-        return card.id, card.gateway_token, card.last4
+        return card.id, card.gateway_token, card.last4, card.brand
     assert request.new_card is not None
     if request.new_card.save:
         saved = await save_card(session, gateway, customer, request.new_card.details)
-        return saved.id, saved.gateway_token, saved.last4
+        return saved.id, saved.gateway_token, saved.last4, saved.brand
     try:
         tokenized = await gateway.tokenize(request.new_card.details)
     except CardRejected as rejected:
         raise InvalidInput(
             rejected.message, code=rejected.code, field=f"payment.card.{rejected.field}"
         ) from None
-    return None, tokenized.token, tokenized.last4
+    return None, tokenized.token, tokenized.last4, tokenized.brand.value

@@ -8,12 +8,11 @@ lets the lease run out, and the order falls due again for whichever worker comes
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import structlog
 
-from topup.kit import clock, sandbox_clock
+from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.orders.lifecycle import OrderDeps, advance
 from topup.orders.repository import OrderRepository
@@ -42,18 +41,3 @@ async def run_due(deps: OrderDeps, *, limit: int = BATCH) -> int:
         except Exception:  # one broken order must not stop the others; its lease lapses
             log.exception("order_step_failed", order_id=order_id)
     return len(claimed)
-
-
-async def run_forever(deps: OrderDeps, *, idle_seconds: float = 0.5, sandbox: bool = False) -> None:
-    """The worker loop of `topup worker` and of the worker inside `topup serve`."""
-    while True:
-        try:
-            if sandbox:  # a sandbox clock moved by another process applies here too
-                async with deps.session_factory() as session:
-                    await sandbox_clock.sync(session)
-            moved = await run_due(deps)
-        except Exception:  # the database may be away for a moment: try again shortly
-            log.exception("worker_round_failed")
-            moved = 0
-        if moved == 0:
-            await asyncio.sleep(idle_seconds)
