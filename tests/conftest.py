@@ -20,6 +20,10 @@ from topup.kit import clock
 from topup.kit.db import create_session_factory, unit_of_work
 from topup.runtime import Runtime, build_runtime
 
+# The stand-ins for outside services, as fixtures for every test: an SMTP server
+# (smtp_server, smtp_server_tls_auth, smtp_tls) and Twilio's Messages API (sms_provider).
+pytest_plugins = ["tests.fixtures.smtp_server", "tests.fixtures.sms_provider"]
+
 
 @pytest.fixture(scope="session")
 def shipped_catalogue() -> CatalogueFile:

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from tests.fixtures.databases import as_asyncpg, fresh_database
+from tests.fixtures.sms_provider import RunningSmsProvider
+from tests.fixtures.smtp_server import RunningSmtp
 
 pytestmark = pytest.mark.e2e
 
 TOPUP = Path(sys.executable).parent / "topup"
 STARTUP_SECONDS = 30.0
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -29,12 +35,12 @@ def free_port() -> int:
         return port
 
 
-def service_environment(database_url: str) -> dict[str, str]:
+def service_environment(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     environment = {
         name: value for name, value in os.environ.items() if not name.startswith("TOPUP_")
     }
     environment["TOPUP_DATABASE_URL"] = database_url
-    return environment
+    return environment | (extra or {})
 
 
 def run_topup(
@@ -74,8 +80,10 @@ def wait_until_healthy(process: subprocess.Popen[str], base_url: str, log_path: 
     )
 
 
-def served(database_url: str, directory: Path) -> Iterator[str]:
-    """Run `topup serve` until the test is done; yield its base URL."""
+def served(
+    database_url: str, directory: Path, extra: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Run `topup serve` (with ``extra`` settings) until the test is done; yield its URL."""
     port = free_port()
     log_path = directory / "serve.log"
     with log_path.open("w", encoding="utf-8") as log:
@@ -85,7 +93,7 @@ def served(database_url: str, directory: Path) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
-            env=service_environment(database_url),
+            env=service_environment(database_url, extra),
         )
         try:
             wait_until_healthy(process, f"http://127.0.0.1:{port}", log_path)
@@ -251,3 +259,67 @@ def test_serve_refuses_a_postgresql_database_that_is_not_migrated(
 
     assert completed.returncode == 1
     assert "run `topup db upgrade`" in completed.stderr
+
+
+def test_serve_sends_the_receipt_over_smtp_and_the_sms_through_the_provider(
+    smtp_server: RunningSmtp, sms_provider: RunningSmsProvider, tmp_path: Path
+) -> None:
+    """DESIGN §6: with TOPUP_SMTP_URL and TOPUP_SMS_URL set, the worker inside `topup serve`
+    really sends: the code by SMS, then the receipt by email and the recipient's SMS."""
+    providers = {
+        "TOPUP_SMTP_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
+        "TOPUP_MAIL_FROM": "Topup <receipts@topup.example>",
+        "TOPUP_SMS_URL": sms_provider.url_with_credentials,
+        "TOPUP_SMS_FROM": "+15005550006",
+    }
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'topup.db'}"
+    with contextlib.contextmanager(served)(database_url, tmp_path, providers) as base_url:
+        assert_account_journey(base_url, tmp_path / "serve.log")
+        receipt = arrived(lambda: receipts_to(smtp_server, "ada@example.com"))
+        sms = arrived(lambda: sms_to(sms_provider, "+2348031234567"))
+
+    # Ada signed up with a French number, so her account speaks French.
+    assert (
+        " ".join(receipt["Subject"].split()) == "Reçu : envoi de 2 500,00 NGN à +234 803 123 4567"
+    )
+    assert receipt["Message-ID"].endswith("@topup.example>")
+    plain = receipt.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert "Visa •••• 4242" in text
+    assert "MTN Nigeria" in text
+    assert receipt.get_body(("html",)) is not None
+    # The recipient's SMS speaks the destination's language: English in Nigeria.
+    assert (
+        sms["body"] == "Ada sent you NGN 2,500.00 of MTN Nigeria credit with Topup. Balance: *310#"
+    )
+    assert sms["from"] == "+15005550006"
+    codes = sms_to_all(sms_provider, "+33612345678")
+    assert any("Votre code Topup est" in message["body"] for message in codes)
+
+
+def arrived(find: Callable[[], T | None]) -> T:
+    """What ``find`` finds within 20 s: the worker sends on its own schedule."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        found = find()
+        if found is not None:
+            return found
+        time.sleep(0.2)
+    pytest.fail("the message did not arrive within 20 s")
+
+
+def receipts_to(smtp: RunningSmtp, address: str) -> EmailMessage | None:
+    for mail in smtp.mailbox.received:
+        if mail.rcpt_tos == [address] and "803 123 4567" in str(mail.message["Subject"]):
+            return mail.message
+    return None
+
+
+def sms_to_all(provider: RunningSmsProvider, phone: str) -> list[dict[str, Any]]:
+    return [message for message in provider.messages if message["to"] == phone]
+
+
+def sms_to(provider: RunningSmsProvider, phone: str) -> dict[str, Any] | None:
+    found = sms_to_all(provider, phone)
+    return found[0] if found else None

@@ -1,0 +1,312 @@
+"""The outbox worker against a real SMTP server and a real HTTP server in the shape of
+Twilio's Messages API, on both databases: delivery, retries with back-off, dead letters,
+no second message after a crash between the send and its record, and nothing at all from a
+transaction that rolled back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.fixtures.sms_provider import RunningSmsProvider
+from tests.fixtures.smtp_server import RunningSmtp
+from tests.notifications.support import stored
+from topup.kit import clock, faults
+from topup.kit.db import create_session_factory, unit_of_work
+from topup.notifications import service
+from topup.notifications.models import Channel, MessageStatus, OutboundMessage
+from topup.notifications.tasks import (
+    LEASE,
+    MAX_ATTEMPTS,
+    NotificationDeps,
+    claim_due,
+    deliver,
+    retry_delay,
+    run_due,
+)
+from topup.providers.email.smtp import SmtpEmailSender, SmtpServer
+from topup.providers.sms.http import HttpSmsSender
+
+PHONE = "+2348031234567"
+EMAIL = "ada@example.com"
+
+
+@dataclass
+class Outbox:
+    sessions: async_sessionmaker[AsyncSession]
+    deps: NotificationDeps
+    smtp: RunningSmtp
+    sms: RunningSmsProvider
+
+    async def queue(self, channel: Channel, *, body: str = "Your top-up arrived.") -> str:
+        async with unit_of_work(self.sessions) as session:
+            message = service.enqueue(
+                session,
+                channel=channel,
+                recipient=EMAIL if channel is Channel.email else PHONE,
+                subject="Receipt" if channel is Channel.email else None,
+                body=body,
+                html_body="<p>Your top-up arrived.</p>" if channel is Channel.email else None,
+                kind="test",
+            )
+            return message.id
+
+    async def row(self, message_id: str) -> OutboundMessage:
+        found = await stored(self.sessions, message_id)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def outbox(
+    empty_engine: AsyncEngine, smtp_server: RunningSmtp, sms_provider: RunningSmsProvider
+) -> AsyncIterator[Outbox]:
+    """A blank database, so the worker sees this test's messages only."""
+    email = SmtpEmailSender(
+        SmtpServer.from_url(f"smtp://{smtp_server.host}:{smtp_server.port}", timeout_seconds=5),
+        sender="Topup <receipts@topup.example>",
+    )
+    sms = HttpSmsSender(sms_provider.url_with_credentials, sender="Topup")
+    sessions = create_session_factory(empty_engine)
+    yield Outbox(sessions, NotificationDeps(sessions, email, sms), smtp_server, sms_provider)
+    await sms.close()
+
+
+async def test_a_due_email_and_sms_are_delivered_and_marked_sent(outbox: Outbox) -> None:
+    email_id = await outbox.queue(Channel.email)
+    sms_id = await outbox.queue(Channel.sms)
+
+    assert await run_due(outbox.deps) == 2
+
+    [mail] = outbox.smtp.mailbox.received
+    assert mail.rcpt_tos == [EMAIL]
+    assert mail.message["Message-ID"] == f"<{email_id}@topup.example>"
+    plain, html = mail.message.get_body(("plain",)), mail.message.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert plain.get_content().strip() == "Your top-up arrived."
+    assert "<p>Your top-up arrived.</p>" in html.get_content()
+    [sms] = outbox.sms.messages
+    assert (sms["to"], sms["body"]) == (PHONE, "Your top-up arrived.")
+    email_row, sms_row = await outbox.row(email_id), await outbox.row(sms_id)
+    assert (email_row.status, email_row.attempts) == (MessageStatus.sent, 1)
+    assert email_row.provider_reference == f"<{email_id}@topup.example>"
+    assert (sms_row.status, sms_row.provider_reference) == (MessageStatus.sent, sms["sid"])
+    assert await run_due(outbox.deps) == 0  # nothing is sent twice
+
+
+async def test_a_refused_email_is_tried_again_after_its_back_off(outbox: Outbox) -> None:
+    message_id = await outbox.queue(Channel.email)
+    outbox.smtp.mailbox.refuse_next(2, code=451)
+
+    await run_due(outbox.deps)
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts) == (MessageStatus.pending, 1)
+    assert row.last_error is not None
+    assert "451" in row.last_error
+    assert retry_delay(1) - timedelta(seconds=5) < row.due_at - clock.now() <= retry_delay(1)
+    assert await run_due(outbox.deps) == 0  # not due before its back-off ends
+
+    clock.advance(retry_delay(1).total_seconds())
+    await run_due(outbox.deps)
+    assert (await outbox.row(message_id)).attempts == 2
+    clock.advance(retry_delay(2).total_seconds())
+    await run_due(outbox.deps)
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts, row.last_error) == (MessageStatus.sent, 3, None)
+    assert len(outbox.smtp.mailbox.received) == 1
+    assert outbox.smtp.mailbox.refused == 2
+
+
+async def test_a_throttled_or_failing_sms_provider_is_tried_again(outbox: Outbox) -> None:
+    message_id = await outbox.queue(Channel.sms)
+    outbox.sms.fail_next(1, status=429)
+    await run_due(outbox.deps)
+    outbox.sms.fail_next(1, status=500)
+    clock.advance(retry_delay(1).total_seconds())
+    await run_due(outbox.deps)
+    assert (await outbox.row(message_id)).status == MessageStatus.pending
+
+    clock.advance(retry_delay(2).total_seconds())
+    await run_due(outbox.deps)
+
+    assert (await outbox.row(message_id)).status == MessageStatus.sent
+    assert len(outbox.sms.messages) == 1
+
+
+async def test_a_permanent_refusal_ends_the_message_dead_at_once(outbox: Outbox) -> None:
+    email_id = await outbox.queue(Channel.email)
+    outbox.smtp.mailbox.refuse_next(1, code=550)
+    async with unit_of_work(outbox.sessions) as session:
+        sms_id = service.enqueue(
+            session, channel=Channel.sms, recipient="+12", body="x", kind="test"
+        ).id  # no provider accepts this number: Twilio answers 400, code 21211
+
+    await run_due(outbox.deps)
+
+    email_row, sms_row = await outbox.row(email_id), await outbox.row(sms_id)
+    assert (email_row.status, email_row.attempts) == (MessageStatus.dead, 1)
+    assert email_row.last_error is not None
+    assert "550" in email_row.last_error
+    assert (sms_row.status, sms_row.attempts) == (MessageStatus.dead, 1)
+    assert sms_row.last_error is not None
+    assert "21211" in sms_row.last_error
+    clock.advance(24 * 3600)
+    assert await run_due(outbox.deps) == 0
+
+
+async def test_a_message_refused_every_time_is_dead_after_the_last_attempt(
+    outbox: Outbox,
+) -> None:
+    message_id = await outbox.queue(Channel.email)
+    outbox.smtp.mailbox.refuse_next(MAX_ATTEMPTS + 5, code=451)
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert await run_due(outbox.deps) == 1
+        clock.advance(retry_delay(attempt).total_seconds())
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts) == (MessageStatus.dead, MAX_ATTEMPTS)
+    assert outbox.smtp.mailbox.refused == MAX_ATTEMPTS
+    assert await run_due(outbox.deps) == 0
+
+
+def test_the_back_off_doubles_up_to_an_hour() -> None:
+    delays = [retry_delay(attempt).total_seconds() for attempt in range(1, MAX_ATTEMPTS + 1)]
+
+    assert delays[:4] == [30, 60, 120, 240]
+    assert max(delays) == 3600
+    assert delays == sorted(delays)
+
+
+async def test_a_crash_between_the_sms_send_and_its_record_sends_no_second_sms(
+    outbox: Outbox,
+) -> None:
+    message_id = await outbox.queue(Channel.sms)
+    faults.arm("message.sent")
+    [claimed] = await claim_due(outbox.deps)
+
+    with pytest.raises(faults.InjectedCrash):
+        await deliver(outbox.deps, claimed)  # the provider has it; our record does not
+
+    assert (await outbox.row(message_id)).status == MessageStatus.sending
+    assert await run_due(outbox.deps) == 0  # the lease still holds
+    clock.advance(LEASE.total_seconds())
+    assert await run_due(outbox.deps) == 1
+
+    row = await outbox.row(message_id)
+    [sms] = outbox.sms.messages
+    assert (row.status, row.attempts, row.provider_reference) == (
+        MessageStatus.sent,
+        2,
+        sms["sid"],
+    )
+    keys = [request.headers["idempotency-key"] for request in outbox.sms.requests]
+    assert keys == [message_id, message_id]
+
+
+async def test_a_crash_between_the_email_send_and_its_record_repeats_the_same_message_id(
+    outbox: Outbox,
+) -> None:
+    """SMTP has no idempotency key: the repeat is the same message by its Message-ID, which
+    is what mailboxes collapse duplicates by (the README says so of SMTP)."""
+    message_id = await outbox.queue(Channel.email)
+    faults.arm("message.sent")
+    [claimed] = await claim_due(outbox.deps)
+    with pytest.raises(faults.InjectedCrash):
+        await deliver(outbox.deps, claimed)
+
+    clock.advance(LEASE.total_seconds())
+    await run_due(outbox.deps)
+
+    received = outbox.smtp.mailbox.received
+    assert {mail.message["Message-ID"] for mail in received} == {f"<{message_id}@topup.example>"}
+    assert (await outbox.row(message_id)).status == MessageStatus.sent
+
+
+async def test_a_crash_before_the_send_sends_the_message_once_the_lease_lapses(
+    outbox: Outbox,
+) -> None:
+    message_id = await outbox.queue(Channel.sms)
+    await claim_due(outbox.deps)  # the worker that claimed it dies here
+
+    clock.advance(LEASE.total_seconds())
+    await run_due(outbox.deps)
+
+    assert (await outbox.row(message_id)).status == MessageStatus.sent
+    assert len(outbox.sms.messages) == 1
+
+
+async def test_a_late_record_from_a_worker_whose_lease_lapsed_changes_nothing(
+    outbox: Outbox,
+) -> None:
+    message_id = await outbox.queue(Channel.sms)
+    [stale] = await claim_due(outbox.deps)
+    clock.advance(LEASE.total_seconds())
+    await run_due(outbox.deps)  # a second worker takes it over and sends it
+
+    outbox.sms.fail_next(1, status=500)
+    await deliver(outbox.deps, stale)  # the first one wakes up and fails
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts, row.last_error) == (MessageStatus.sent, 2, None)
+
+
+async def test_nothing_is_sent_when_the_transaction_that_wrote_the_message_rolled_back(
+    outbox: Outbox,
+) -> None:
+    async def failing_event() -> None:
+        async with unit_of_work(outbox.sessions) as session:
+            service.enqueue(
+                session, channel=Channel.sms, recipient=PHONE, body="never", kind="test"
+            )
+            service.enqueue(
+                session,
+                channel=Channel.email,
+                recipient=EMAIL,
+                subject="never",
+                body="never",
+                kind="test",
+            )
+            await session.flush()  # the rows reach the database, uncommitted
+            raise RuntimeError("the event failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_event()
+
+    assert await run_due(outbox.deps) == 0
+    assert outbox.sms.requests == []
+    assert outbox.smtp.mailbox.received == []
+
+
+async def test_an_erased_message_is_never_sent(outbox: Outbox) -> None:
+    message_id = await outbox.queue(Channel.sms)
+    async with unit_of_work(outbox.sessions) as session:
+        row = await session.get(OutboundMessage, message_id)
+        assert row is not None
+        row.recipient = row.body = None  # its account was deleted before it went out
+
+    await run_due(outbox.deps)
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.last_error) == (MessageStatus.dead, "erased")
+    assert outbox.sms.requests == []
+
+
+async def test_two_workers_at_once_send_each_message_once(outbox: Outbox) -> None:
+    ids = [await outbox.queue(Channel.sms, body=f"message {n}") for n in range(12)]
+
+    await asyncio.gather(run_due(outbox.deps, limit=5), run_due(outbox.deps, limit=5))
+    while await run_due(outbox.deps):
+        pass
+
+    assert sorted(message["body"] for message in outbox.sms.messages) == sorted(
+        f"message {n}" for n in range(12)
+    )
+    assert {(await outbox.row(message_id)).status for message_id in ids} == {MessageStatus.sent}
