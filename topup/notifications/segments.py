@@ -8,7 +8,6 @@ lose room to the concatenation header: 153 septets or 67 units a part.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -40,18 +39,25 @@ def sms_text(text: str) -> str:
 
 def count_segments(text: str) -> SegmentCount:
     try:
-        septets = len(text.encode("gsm03.38"))
+        sizes = [len(character.encode("gsm03.38")) for character in text]
     except UnicodeEncodeError:
-        units = len(text.encode("utf-16-le")) // 2
-        return SegmentCount(Encoding.ucs2, units, _parts(units, UCS2_SINGLE, UCS2_PART))
-    return SegmentCount(Encoding.gsm7, septets, _parts(septets, GSM_SINGLE, GSM_PART))
+        sizes = [len(character.encode("utf-16-le", "surrogatepass")) // 2 for character in text]
+        return SegmentCount(Encoding.ucs2, sum(sizes), _parts(sizes, UCS2_SINGLE, UCS2_PART))
+    return SegmentCount(Encoding.gsm7, sum(sizes), _parts(sizes, GSM_SINGLE, GSM_PART))
 
 
 def is_gsm7(text: str) -> bool:
     return count_segments(text).encoding is Encoding.gsm7
 
 
-def _parts(units: int, single: int, part: int) -> int:
-    if units <= single:
+def _parts(sizes: list[int], single: int, part: int) -> int:
+    """Parts needed, filled in order; a character of two units (an escaped GSM sign, an
+    emoji's surrogate pair) is never split between parts, as handsets would garble it."""
+    if sum(sizes) <= single:
         return 1
-    return math.ceil(units / part)
+    parts, used = 1, 0
+    for size in sizes:
+        if used + size > part:
+            parts, used = parts + 1, 0
+        used += size
+    return parts

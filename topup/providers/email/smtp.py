@@ -27,6 +27,9 @@ from topup.providers.delivery import DeliveryFailed
 from topup.providers.email.base import OutgoingEmail
 
 STARTTLS_MODES = {"auto": None, "required": True, "off": False}
+# RFC 4954 and 3207: authentication or TLS required (530), a password to change (534),
+# wrong credentials (535), a stronger mechanism needed (538).
+SESSION_REFUSALS = frozenset({530, 534, 535, 538})
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class SmtpEmailSender:
         self.server = server
         self.sender = sender
         _, address = parseaddr(sender)
-        self.domain = address.rpartition("@")[2] or "topup.invalid"
+        _, at, domain = address.rpartition("@")
+        self.domain = domain if at and domain else "topup.invalid"
         self.tls_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     def build(self, email: OutgoingEmail) -> EmailMessage:
@@ -101,12 +105,12 @@ class SmtpEmailSender:
             raise DeliveryFailed(
                 f"recipient refused: {codes}", permanent=all(code >= 500 for code in codes)
             ) from None
-        except aiosmtplib.SMTPAuthenticationError as error:
-            # Our credentials, not the message, are wrong: keep it for when they are fixed.
-            raise DeliveryFailed(f"SMTP login refused: {error.code}", permanent=False) from None
         except aiosmtplib.SMTPResponseException as error:
+            # A 5xx about the session (log in first, STARTTLS first, bad credentials) blames
+            # our settings, not the message: keep it for when they are fixed.
+            permanent = 500 <= error.code < 600 and error.code not in SESSION_REFUSALS
             raise DeliveryFailed(
-                f"SMTP {error.code}: {error.message}", permanent=500 <= error.code < 600
+                f"SMTP {error.code}: {error.message}", permanent=permanent
             ) from None
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
             raise DeliveryFailed(

@@ -27,11 +27,12 @@ TRANSIENT_STATUSES = {401, 403, 408, 409, 429}
 
 
 def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
-    """The URL without its user info, and that user info as basic-auth credentials."""
+    """The URL without its user info, and that user info as basic-auth credentials. A
+    query or fragment has no place in the base of a REST resource and is dropped."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("TOPUP_SMS_URL must be an http(s) URL")
-    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    netloc = parts.netloc.rpartition("@")[2]  # keeps an IPv6 host's brackets and the port
     bare = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
     if parts.username is None:
         return bare, None
