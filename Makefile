@@ -46,5 +46,5 @@ clean:
 # Extract the sentences of topup/templates/messages into the catalogues of topup/locale;
 # translate what is new in each messages.po (the tests refuse an untranslated one).
 messages: install
-	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o topup/locale/messages.pot .
-	$(VENV)/bin/pybabel update --no-location --omit-header --no-fuzzy-matching -i topup/locale/messages.pot -d topup/locale
+	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --no-wrap --sort-output --project Topup --version 0.1.0 -o topup/locale/messages.pot .
+	$(VENV)/bin/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i topup/locale/messages.pot -d topup/locale

@@ -82,6 +82,11 @@ async def test_an_idempotency_key_is_required(client: httpx.AsyncClient, buyer: 
         (order_body("12"), "invalid_phone", "recipient_phone"),
         (order_body(message="x" * 31), "invalid_message", "message"),
         (order_body(message="hi\u0007"), "invalid_message", "message"),
+        (order_body(message="line\nbreak"), "invalid_message", "message"),
+        (order_body(message="see bit.ly/x2"), "invalid_message", "message"),
+        (order_body(message="https://a.b"), "invalid_message", "message"),
+        (order_body(message="WWW.Example"), "invalid_message", "message"),
+        (order_body(message="go to topup.com"), "invalid_message", "message"),
         (order_body(product_id="ng-mtn-range"), "missing_field", "amount"),
         (
             order_body(product_id="ng-mtn-range", amount={"amount": 1, "currency": "NGN"}),

@@ -46,9 +46,15 @@ def locale_for(language: str, region: str | None) -> Locale:
     return Locale.parse(language)
 
 
+# CLDR's currency spacing, which Babel leaves out: a sign made of letters ("NGN", "F CFA")
+# is kept apart from the digits it touches, as "NGN 2,500.00", never "NGN2,500.00".
+_LETTER_AGAINST_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+
+
 def format_money(amount: int, currency: str, locale: Locale) -> str:
     """Minor units as the locale writes that currency, e.g. ``€5.00`` or ``5,00 €``."""
-    return format_currency(Decimal(amount) * minor_unit(currency), currency, locale=locale)
+    formatted = format_currency(Decimal(amount) * minor_unit(currency), currency, locale=locale)
+    return _LETTER_AGAINST_DIGIT.sub("\u00a0", formatted)
 
 
 def format_money_as_code(amount: int, currency: str, locale: Locale) -> str:
