@@ -117,3 +117,39 @@ def test_an_out_of_range_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
 
     with pytest.raises(ValidationError, match="port"):
         Settings()
+
+
+def test_production_refuses_to_keep_email_and_sms_in_the_outbox() -> None:
+    message = refusal(env="production", secret_key=STRONG_SECRET)
+
+    assert "TOPUP_SMTP_URL is unset" in message
+    assert "TOPUP_SMS_URL is unset" in message
+    configured = refusal(
+        env="production",
+        secret_key=STRONG_SECRET,
+        smtp_url="smtp://relay.example:587",
+        sms_url="https://AC1:token@api.twilio.com/2010-04-01/Accounts/AC1",
+    )
+    assert "TOPUP_SMTP_URL" not in configured
+    assert "TOPUP_SMS_URL" not in configured
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "reason"),
+    [
+        ("smtp_url", "http://relay.example", "must look like smtp://"),
+        ("smtp_url", "smtp://relay.example?starttls=maybe", "starttls"),
+        ("sms_url", "ftp://sms.example", "must be an http(s) URL"),
+    ],
+)
+def test_an_unusable_provider_url_is_refused_at_start_up(name: str, url: str, reason: str) -> None:
+    assert reason in refusal(**{name: url})
+
+
+def test_an_empty_provider_url_means_the_outbox_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOPUP_SMTP_URL", "")
+    monkeypatch.setenv("TOPUP_SMS_URL", "")
+
+    settings = Settings()
+
+    assert (settings.smtp_url, settings.sms_url) == (None, None)

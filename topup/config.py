@@ -12,8 +12,11 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from topup.providers.email.smtp import SmtpServer
+from topup.providers.sms.http import split_credentials
 
 DEFAULT_SECRET_KEY = "topup-development-secret-change-me"  # noqa: S105 - refused in production
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./topup.db"
@@ -81,6 +84,20 @@ class Settings(BaseSettings):
 
     # Loaded by `topup serve` into an empty embedded database.
     demo_catalogue_path: str | None = None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def smtp_url_is_usable(cls, url: str | None) -> str | None:
+        if url:
+            SmtpServer.from_url(url)  # says what is wrong with it, at start-up
+        return url or None
+
+    @field_validator("sms_url")
+    @classmethod
+    def sms_url_is_usable(cls, url: str | None) -> str | None:
+        if url:
+            split_credentials(url)
+        return url or None
 
     @property
     def is_sandbox(self) -> bool:

@@ -39,7 +39,7 @@ def test_every_sentence_of_the_templates_is_translated(language: str) -> None:
     path = LOCALES / language / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as source:
         catalog = read_po(source, locale=language)
-    translated = {message.id: message for message in catalog if message.id}
+    translated = {str(message.id): message for message in catalog if message.id}
 
     assert set(translated) == template_sentences()  # nothing missing, nothing stale
     for sentence, message in translated.items():
@@ -50,7 +50,7 @@ def test_every_sentence_of_the_templates_is_translated(language: str) -> None:
         ), f"{language}: {sentence!r} lost or renamed a placeholder"
 
 
-RECEIPT = {
+RECEIPT: dict[str, object] = {
     "first_name": "Ada",
     "reference": "ord_1",
     "recipient": "+234 803 123 4567",
@@ -64,7 +64,7 @@ RECEIPT = {
     "balance_code": "*310#",
     "failure_code": "operator_rejected",
 }
-EMAILS = {
+EMAILS: dict[str, dict[str, object]] = {
     "order_succeeded": RECEIPT,
     "order_failed": RECEIPT,
     "order_delayed": RECEIPT,

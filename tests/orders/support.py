@@ -12,6 +12,7 @@ from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
 from topup.ledger.checks import check_ledger
+from topup.notifications.models import OutboundMessage
 from topup.orders.lifecycle import OrderDeps, advance
 from topup.orders.models import Order
 from topup.orders.service import PlaceOrder, place_order
@@ -145,4 +146,11 @@ async def assert_exactly_once(runtime: Runtime, order_id: str) -> str:
         assert (payments[0].status == "captured") is delivered
         assert (order.status == "succeeded") is delivered
         assert [str(breach) for breach in await check_ledger(session)] == []
+        # The recipient hears of a top-up once, and only of one that arrived.
+        recipient_sms = await session.scalar(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.dedupe_key == f"{order_id}:topup_received")
+        )
+        assert recipient_sms == (1 if delivered else 0)
         return order.status

@@ -18,6 +18,7 @@ from topup.accounts.schemas import (
     ResetPasswordIn,
     SignupIn,
     TokenOut,
+    UpdateMeIn,
     VerifyPhoneIn,
 )
 from topup.kit.db import unit_of_work
@@ -56,7 +57,7 @@ async def signup(
         session,
         runtime.accounts,
         service.SignupRequest(
-            body.first_name, body.last_name, body.phone, body.email, body.password
+            body.first_name, body.last_name, body.phone, body.email, body.password, body.language
         ),
         client_ip=client_ip(request),
     )
@@ -138,6 +139,15 @@ async def reset_password(
 @router.get("/me", response_model=CustomerEnvelope, responses=ERRORS)
 async def me(customer: CurrentCustomer) -> CustomerEnvelope:
     return CustomerEnvelope(customer=customer_out(customer))
+
+
+@router.patch("/me", response_model=CustomerEnvelope, responses=ERRORS)
+async def update_me(
+    body: UpdateMeIn, customer: CurrentCustomer, session: SessionDep
+) -> CustomerEnvelope:
+    """Change what the account may change of itself: the language its messages speak."""
+    updated = await service.set_language(session, customer.id, body.language)
+    return CustomerEnvelope(customer=customer_out(updated))
 
 
 @router.delete("/me", status_code=204, responses=ERRORS)

@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from topup.accounts.security import Passwords
 from topup.kit.errors import InvalidInput
+from topup.kit.i18n import SUPPORTED_LANGUAGES
 from topup.kit.ratelimit import Limit, RateLimiter
 
 PASSWORD_MIN_LENGTH = 10
@@ -88,3 +89,13 @@ def checked_password(password: str, field: str = "password") -> str:
     if not password.strip():
         raise InvalidInput("A password cannot be only spaces.", code="weak_password", field=field)
     return password
+
+
+def checked_language(language: str) -> str:
+    if language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput(
+            f"Choose one of the languages Topup writes in: {', '.join(SUPPORTED_LANGUAGES)}.",
+            code="unsupported_language",
+            field="language",
+        )
+    return language

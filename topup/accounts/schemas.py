@@ -14,6 +14,13 @@ PhoneText = Annotated[str, Field(max_length=64)]
 EmailText = Annotated[str, Field(max_length=320)]
 Code = Annotated[str, Field(max_length=16)]
 Token = Annotated[str, Field(max_length=200)]
+Language = Annotated[
+    str,
+    Field(
+        max_length=16,
+        description="The language of this account's emails and SMS: en, fr, it or es",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -26,6 +33,12 @@ class SignupIn(_Body):
     phone: PhoneText
     email: EmailText
     password: PasswordText
+    # Topup's addition: without it, the first supported language of the phone's country.
+    language: Language | None = None
+
+
+class UpdateMeIn(_Body):
+    language: Language
 
 
 class VerifyPhoneIn(_Body):

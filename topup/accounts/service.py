@@ -20,6 +20,7 @@ from topup.accounts.policy import (
     AccountPolicy,
     Limits,
     checked_email,
+    checked_language,
     checked_name,
     checked_password,
     email_key,
@@ -50,6 +51,7 @@ class SignupRequest:
     phone: str
     email: str
     password: str
+    language: str | None = None
 
 
 BLOCK_REASON_MAX_LENGTH = 200  # the column's size
@@ -108,7 +110,11 @@ async def _new_customer(policy: AccountPolicy, request: SignupRequest, *, role: 
         password_hash=password_hash,
         status=CustomerStatus.active.value,
         role=role.value,
-        language=language_for(phone.region),
+        language=(
+            checked_language(request.language)
+            if request.language is not None
+            else language_for(phone.region)
+        ),
         country_iso2=phone.region,
         created_at=clock.now(),
     )
@@ -303,6 +309,16 @@ def ensure_can_buy(customer: Customer) -> Customer:
         raise Forbidden(
             "Confirm your phone number with the SMS code before buying.", code="phone_not_verified"
         )
+    return customer
+
+
+async def set_language(session: AsyncSession, customer_id: str, language: str) -> Customer:
+    """The language of the account's own emails and SMS from now on."""
+    chosen = checked_language(language)
+    customer = await AccountRepository(session).customer(customer_id, for_update=True)
+    if customer is None or customer.status == CustomerStatus.deleted:
+        raise Unauthorized("Log in again.", code="unauthorized")
+    customer.language = chosen
     return customer
 
 
