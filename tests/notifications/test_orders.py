@@ -154,7 +154,7 @@ async def test_the_html_receipt_escapes_the_customers_own_words(
             "fr",
             "FR",
             "Reçu : envoi de 2 500,00 NGN à",
-            ["Bonjour Ada,", "Opérateur: MTN Nigeria", "Payé avec: Visa •••• 4242", "TU"],
+            ["Bonjour Ada,", "Opérateur : MTN Nigeria", "Payé avec : Visa •••• 4242", "TU"],
         ),
         (
             "it",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -61,9 +61,15 @@ def environment(language: str) -> Environment:
         undefined=StrictUndefined,
         keep_trailing_newline=False,
     )
+    env.filters["colon"] = partial(with_colon, language)
     env.policies["ext.i18n.trimmed"] = True  # the same setting extraction uses (babel.cfg)
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
+
+
+def with_colon(language: str, label: str) -> str:
+    """``Order:``, or in French ``Commande :`` with the no-break space its typography wants."""
+    return f"{label}\u00a0:" if language == "fr" else f"{label}:"
 
 
 def render(language: str, name: str, **context: object) -> str:
