@@ -517,3 +517,36 @@ def test_ledger_check_passes_on_a_clean_ledger_and_fails_on_a_breach(database_fi
     assert "balance_equals_transfers: sales:eur: credits_posted is 5, transfers say 0" in (
         broken.output
     )
+
+
+def test_messages_status_and_retry_bring_dead_messages_back(database_file: Path) -> None:
+    assert topup("db", "upgrade").exit_code == 0
+    assert topup("messages", "status").output.strip() == "The outbox is empty."
+    run_sql(
+        database_file,
+        *[
+            "INSERT INTO outbound_messages (id, channel, recipient, body, kind, status, attempts,"
+            f" language, due_at, created_at) VALUES ('{message_id}', 'sms', {recipient},"
+            f" {body}, 'test', '{status}', 10, 'en', '2026-01-01 00:00:00',"
+            " '2026-01-01 00:00:00')"
+            for message_id, recipient, body, status in [
+                ("msg_dead_1", "'+2348031234567'", "'hello'", "dead"),
+                ("msg_dead_2", "'+2348031234568'", "'hello'", "dead"),
+                ("msg_erased", "NULL", "NULL", "dead"),
+                ("msg_sent", "'+2348031234569'", "'hello'", "sent"),
+            ]
+        ],
+    )
+
+    status = topup("messages", "status")
+    assert status.exit_code == 0, status.output
+    assert re.search(r"sms\s+dead\s+3\s+oldest 2026-01-01T00:00:00", status.output)
+    assert re.search(r"sms\s+sent\s+1", status.output)
+
+    one = topup("messages", "retry", "msg_dead_1", "msg_sent")
+    assert one.output.strip() == "1 message(s) queued again."
+    rest = topup("messages", "retry")
+    assert rest.output.strip() == "1 message(s) queued again."  # the erased one stays dead
+    after = topup("messages", "status").output
+    assert re.search(r"sms\s+dead\s+1\s", after)
+    assert re.search(r"sms\s+pending\s+2\s", after)

@@ -24,6 +24,7 @@ from topup.kit.db import create_engine, create_session_factory, is_sqlite, unit_
 from topup.kit.errors import AppError
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.ledger.checks import Breach, check_ledger
+from topup.notifications import service as notification_service
 from topup.runtime import build_account_policy
 
 T = TypeVar("T")
@@ -43,6 +44,8 @@ ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 admin_app = typer.Typer(help="Staff accounts and blocking.", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
+messages_app = typer.Typer(help="The outbox of email and SMS.", no_args_is_help=True)
+app.add_typer(messages_app, name="messages")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -245,6 +248,30 @@ def ledger_check() -> None:
         "Ledger check passed: entries balance, balances equal their transfers, "
         "no hold is left open past its timeout."
     )
+
+
+@messages_app.command("status")
+def messages_status() -> None:
+    """How many messages each channel has in each state, and the oldest of each."""
+    counts = _in_transaction(notification_service.delivery_counts)
+    if not counts:
+        typer.echo("The outbox is empty.")
+    for row in counts:
+        oldest = row.oldest.isoformat(timespec="seconds") if row.oldest else "-"
+        typer.echo(f"{row.channel:<6} {row.status:<8} {row.count:>8}  oldest {oldest}")
+
+
+@messages_app.command("retry")
+def messages_retry(
+    message_ids: Annotated[
+        list[str] | None, typer.Argument(help="Dead messages to send again (default: all)")
+    ] = None,
+) -> None:
+    """Send dead messages again, with a fresh set of attempts (after fixing a provider)."""
+    requeued = _in_transaction(
+        lambda session: notification_service.requeue_dead(session, message_ids or None)
+    )
+    typer.echo(f"{requeued} message(s) queued again.")
 
 
 @app.command()

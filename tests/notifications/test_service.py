@@ -250,3 +250,34 @@ async def test_erase_for_customer_also_blanks_messages_of_the_same_unit_of_work(
     row = await stored(sessions, message.id)
     assert row is not None
     assert (row.recipient, row.subject, row.body) == (None, None, None)
+
+
+async def test_dead_messages_can_be_queued_again_with_fresh_attempts(
+    empty_engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(empty_engine)
+    dead = [await send(sessions, recipient=unique_phone()) for _ in range(3)]
+    async with unit_of_work(sessions) as session:
+        for message in dead:
+            row = await session.get(OutboundMessage, message.id)
+            assert row is not None
+            row.status, row.attempts = MessageStatus.dead.value, 10
+        erased = await session.get(OutboundMessage, dead[2].id)
+        assert erased is not None
+        erased.recipient = erased.body = None
+
+    async with unit_of_work(sessions) as session:
+        assert await service.requeue_dead(session, [dead[0].id]) == 1
+    async with unit_of_work(sessions) as session:
+        assert await service.requeue_dead(session, None) == 1  # the erased one stays dead
+        counts = await service.delivery_counts(session)
+
+    assert [(row.channel, row.status, row.count) for row in counts] == [
+        ("sms", "dead", 1),
+        ("sms", "pending", 2),
+    ]
+    for message in dead[:2]:
+        row = await stored(sessions, message.id)
+        assert row is not None
+        assert (row.status, row.attempts) == (MessageStatus.pending, 0)
+        assert row.due_at <= clock.now()

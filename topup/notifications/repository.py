@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.notifications.models import MessageStatus, OutboundMessage
@@ -60,3 +60,25 @@ class MessageRepository:
         return await self.session.scalar(
             select(OutboundMessage).where(OutboundMessage.dedupe_key == dedupe_key)
         )
+
+    async def counts(self) -> list[tuple[str, str, int, datetime | None]]:
+        """(channel, status, how many, oldest created_at) for every pair that has rows."""
+        await self.session.flush()  # sessions do not autoflush: count what this one changed
+        query = (
+            select(
+                OutboundMessage.channel,
+                OutboundMessage.status,
+                func.count(),
+                func.min(OutboundMessage.created_at),
+            )
+            .group_by(OutboundMessage.channel, OutboundMessage.status)
+            .order_by(OutboundMessage.channel, OutboundMessage.status)
+        )
+        rows = (await self.session.execute(query)).all()
+        return [(channel, status, count, oldest) for channel, status, count, oldest in rows]
+
+    async def dead(self, message_ids: Sequence[str] | None) -> Sequence[OutboundMessage]:
+        query = select(OutboundMessage).where(OutboundMessage.status == MessageStatus.dead.value)
+        if message_ids is not None:
+            query = query.where(OutboundMessage.id.in_(message_ids))
+        return (await self.session.scalars(query.with_for_update())).all()

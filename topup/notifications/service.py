@@ -7,6 +7,10 @@ in its reader's language, so what the worker sends is exactly what was decided.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.kit import clock
@@ -108,3 +112,31 @@ def sms(
 async def already_queued(session: AsyncSession, dedupe_key: str) -> bool:
     """Whether the event behind ``dedupe_key`` already has its message."""
     return await MessageRepository(session).by_dedupe_key(dedupe_key) is not None
+
+
+@dataclass(frozen=True)
+class DeliveryCount:
+    channel: str
+    status: str
+    count: int
+    oldest: datetime | None
+
+
+async def delivery_counts(session: AsyncSession) -> list[DeliveryCount]:
+    """How the outbox stands, for `topup messages status`."""
+    return [DeliveryCount(*row) for row in await MessageRepository(session).counts()]
+
+
+async def requeue_dead(session: AsyncSession, message_ids: Sequence[str] | None) -> int:
+    """Give dead messages a fresh set of attempts, due now: once a provider's settings are
+    fixed, what it refused can still go out. Erased ones stay dead (nothing to send)."""
+    now = clock.now()
+    requeued = 0
+    for message in await MessageRepository(session).dead(message_ids):
+        if message.recipient is None or message.body is None:
+            continue
+        message.status = MessageStatus.pending.value
+        message.attempts = 0
+        message.due_at = now
+        requeued += 1
+    return requeued
