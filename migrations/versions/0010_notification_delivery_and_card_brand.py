@@ -29,14 +29,22 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("segments", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("provider_reference", sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column("last_error", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_unique_constraint(
             batch_op.f("uq_outbound_messages_dedupe_key"), ["dedupe_key"]
         )
+    # Before this revision nothing sent the outbox: what it holds was only ever readable
+    # there. Sending it now would deliver stale codes and dead links, so it is closed.
+    op.execute(
+        "UPDATE outbound_messages SET status = 'dead',"
+        " last_error = 'queued before delivery existed' WHERE status = 'pending'"
+    )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbound_messages", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_outbound_messages_dedupe_key"), type_="unique")
+        batch_op.drop_column("expires_at")
         batch_op.drop_column("last_error")
         batch_op.drop_column("provider_reference")
         batch_op.drop_column("segments")

@@ -37,7 +37,9 @@ from topup.accounts.models import (
 )
 from topup.accounts.policy import Limits
 from topup.notifications.models import OutboundMessage
-from topup.notifications.tasks import run_due
+from topup.notifications.tasks import NotificationDeps, run_due
+from topup.providers.delivery import DeliveryFailed
+from topup.providers.email.base import OutgoingEmail
 from topup.runtime import Runtime
 
 
@@ -161,7 +163,8 @@ async def test_the_goodbye_email_keeps_the_address_only_until_it_is_sent(
 ) -> None:
     account, _ = await deleted(client)
 
-    await run_due(runtime.notification_deps())
+    while await run_due(runtime.notification_deps()):  # the shared outbox may hold more
+        pass
 
     rows = await load_all(
         engine, select(OutboundMessage).where(OutboundMessage.customer_id == account.id)
@@ -244,3 +247,34 @@ async def test_password_guessing_on_deletion_stops_at_five(client: httpx.AsyncCl
 
     assert_retry_after(sixth, at_most=15 * 60)
     assert (await me(client, account.token)).status_code == 200
+
+
+async def test_a_goodbye_email_that_cannot_be_delivered_keeps_nothing_either(
+    client: httpx.AsyncClient, engine: AsyncEngine, runtime: Runtime
+) -> None:
+    """A mailbox closed with the account answers 550: the message ends dead, and erased."""
+    account, _ = await deleted(client)
+    deps = runtime.notification_deps()
+    refusing = NotificationDeps(deps.session_factory, Refusing(), deps.sms)
+
+    while await run_due(refusing):
+        pass
+
+    rows = await load_all(
+        engine, select(OutboundMessage).where(OutboundMessage.customer_id == account.id)
+    )
+    [goodbye] = [row for row in rows if row.kind == "account_deleted"]
+    assert goodbye.status == "dead"
+    assert (goodbye.recipient, goodbye.body, goodbye.html_body, goodbye.last_error) == (
+        None,
+        None,
+        None,
+        None,
+    )
+
+
+class Refusing:
+    name = "refusing"
+
+    async def send(self, email: OutgoingEmail) -> str:
+        raise DeliveryFailed(f"550 5.1.1 <{email.to}>: mailbox unavailable", permanent=True)

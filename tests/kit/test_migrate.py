@@ -11,7 +11,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -143,6 +143,31 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | IDEMPOTENCY_TABLES
         | {"alembic_version"}
     )
+
+
+async def test_messages_queued_before_delivery_existed_are_closed_not_sent(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade(fresh_engine, "0009")
+    async with fresh_engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO outbound_messages (id, channel, recipient, body, kind, status,"
+                " attempts, due_at, created_at) VALUES ('msg_old', 'sms', '+2348031234567',"
+                " 'Your Topup code is 123456.', 'phone_verification', 'pending', 0,"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+
+    await upgrade(fresh_engine)
+
+    async with fresh_engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT status, last_error, language FROM outbound_messages")
+            )
+        ).one()
+    assert tuple(row) == ("dead", "queued before delivery existed", "en")
 
 
 async def test_downgrade_to_0001_drops_exactly_the_later_tables(

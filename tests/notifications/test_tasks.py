@@ -18,8 +18,9 @@ from tests.fixtures.smtp_server import RunningSmtp
 from tests.notifications.support import stored
 from topup.kit import clock, faults
 from topup.kit.db import create_session_factory, unit_of_work
-from topup.notifications import service
+from topup.notifications import service, tasks
 from topup.notifications.models import Channel, MessageStatus, OutboundMessage
+from topup.notifications.repository import MessageRepository
 from topup.notifications.tasks import (
     LEASE,
     MAX_ATTEMPTS,
@@ -29,7 +30,9 @@ from topup.notifications.tasks import (
     retry_delay,
     run_due,
 )
+from topup.providers.delivery import DeliveryFailed
 from topup.providers.email.smtp import SmtpEmailSender, SmtpServer
+from topup.providers.sms.base import OutgoingSms
 from topup.providers.sms.http import HttpSmsSender
 
 PHONE = "+2348031234567"
@@ -243,19 +246,122 @@ async def test_a_crash_before_the_send_sends_the_message_once_the_lease_lapses(
     assert len(outbox.sms.messages) == 1
 
 
-async def test_a_late_record_from_a_worker_whose_lease_lapsed_changes_nothing(
+async def test_a_worker_whose_lease_lapsed_before_its_turn_does_not_send(
     outbox: Outbox,
 ) -> None:
+    """A long batch: the message's lease ran out before this worker reached it, and a
+    second worker has taken it over; the first must leave it alone."""
     message_id = await outbox.queue(Channel.sms)
     [stale] = await claim_due(outbox.deps)
     clock.advance(LEASE.total_seconds())
     await run_due(outbox.deps)  # a second worker takes it over and sends it
 
-    outbox.sms.fail_next(1, status=500)
-    await deliver(outbox.deps, stale)  # the first one wakes up and fails
+    await deliver(outbox.deps, stale)  # the first one reaches it at last
 
     row = await outbox.row(message_id)
     assert (row.status, row.attempts, row.last_error) == (MessageStatus.sent, 2, None)
+    assert len(outbox.sms.requests) == 1
+
+
+async def test_a_late_record_from_a_worker_whose_send_outlived_its_lease_changes_nothing(
+    outbox: Outbox,
+) -> None:
+    message_id = await outbox.queue(Channel.email)
+    [slow] = await claim_due(outbox.deps)
+    clock.advance(LEASE.total_seconds())
+    # The slow send ends in a refusal only after a second worker has taken the message
+    # over and sent it; the refusal must not undo that.
+    await run_due(outbox.deps)
+    async with unit_of_work(outbox.sessions) as session:
+        row = await session.get(OutboundMessage, message_id)
+        assert row is not None
+        assert row.status == MessageStatus.sent
+
+    await tasks._record(outbox.deps, slow, failure=DeliveryFailed("451 too late", permanent=False))
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.last_error) == (MessageStatus.sent, None)
+
+
+async def test_two_workers_that_read_the_same_due_message_claim_it_once(outbox: Outbox) -> None:
+    """On SQLite a SELECT … FOR UPDATE locks nothing: both workers may see the message
+    due; the claim itself must let only one of them have it."""
+    message_id = await outbox.queue(Channel.sms)
+    now = clock.now()
+    async with outbox.sessions() as first, outbox.sessions() as second:
+        seen_first = await MessageRepository(first).due_ids(now, limit=5, skip_locked=False)
+        seen_second = await MessageRepository(second).due_ids(now, limit=5, skip_locked=False)
+        assert seen_first == seen_second == [message_id]
+        lease = now + LEASE
+        taken_first = await MessageRepository(first).take(message_id, now=now, lease_until=lease)
+        await first.commit()
+        taken_second = await MessageRepository(second).take(message_id, now=now, lease_until=lease)
+        await second.commit()
+
+    assert taken_first is not None
+    assert taken_first.attempts == 1
+    assert taken_second is None
+
+
+async def test_a_send_that_hangs_is_cut_off_and_tried_again(
+    outbox: Outbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Hanging:
+        name = "hanging"
+
+        async def send(self, sms: OutgoingSms) -> str:
+            await asyncio.sleep(30)
+            raise AssertionError("the timeout should have cut this send off")
+
+    monkeypatch.setattr(tasks, "SEND_TIMEOUT_SECONDS", 0.05)
+    message_id = await outbox.queue(Channel.sms)
+    deps = NotificationDeps(outbox.sessions, outbox.deps.email, Hanging())
+
+    await run_due(deps)
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts, row.last_error) == (MessageStatus.pending, 1, "timed out")
+
+
+async def test_a_message_found_past_its_expiry_ends_dead_unsent(outbox: Outbox) -> None:
+    async with unit_of_work(outbox.sessions) as session:
+        message_id = service.enqueue(
+            session,
+            channel=Channel.sms,
+            recipient=PHONE,
+            body="Your Topup code is 123456.",
+            kind="phone_verification",
+            expires_in=timedelta(minutes=10),
+        ).id
+    outbox.sms.fail_next(1, status=500)
+    await run_due(outbox.deps)  # refused: tried again after 30 s, 1 min, 2 min, …
+    clock.advance(11 * 60)
+
+    await run_due(outbox.deps)
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.last_error) == (MessageStatus.dead, "expired")
+    assert outbox.sms.messages == []
+
+
+async def test_an_address_email_cannot_carry_is_dead_at_once(outbox: Outbox) -> None:
+    async with unit_of_work(outbox.sessions) as session:
+        message_id = service.enqueue(
+            session,
+            channel=Channel.email,
+            recipient="josé@example.com",
+            subject="Receipt",
+            body="x",
+            kind="test",
+        ).id
+
+    await run_due(outbox.deps)
+
+    row = await outbox.row(message_id)
+    assert (row.status, row.attempts) == (MessageStatus.dead, 1)
+    assert row.last_error is not None
+    assert row.last_error.startswith("unsendable")
+    assert outbox.smtp.mailbox.received == []
 
 
 async def test_nothing_is_sent_when_the_transaction_that_wrote_the_message_rolled_back(

@@ -89,7 +89,7 @@ async def sign_up(
             # with a code that confirms nothing, or its silence would tell the email is known.
             _send_decoy_code(session, customer.phone, customer.language)
         return customer  # the decoy: never added to the session, never stored
-    _send_code(session, policy, customer)
+    await _send_code(session, policy, customer)
     return customer
 
 
@@ -181,12 +181,13 @@ def _code_sms(
         to=phone,
         language=language,
         customer_id=customer_id,
+        expires_in=CODE_LIFETIME,  # a late code is a wrong code
         code=code,
         minutes=int(CODE_LIFETIME.total_seconds() // 60),
     )
 
 
-def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer) -> None:
+async def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer) -> None:
     assert customer.phone is not None
     now = clock.now()
     code = new_code()
@@ -201,6 +202,7 @@ def _send_code(session: AsyncSession, policy: AccountPolicy, customer: Customer)
     )
     verification.code_hash = code_digest(policy.secret_key, verification.id, code)
     session.add(verification)
+    await notifications.supersede(session, customer.id, "phone_verification")
     _code_sms(session, customer.phone, customer.language, code=code, customer_id=customer.id)
 
 
@@ -236,7 +238,7 @@ async def resend_code(session: AsyncSession, policy: AccountPolicy, *, phone: st
     if customer.status == CustomerStatus.deleted:
         return
     await repository.close_verifications(customer.id, now=clock.now())
-    _send_code(session, policy, customer)
+    await _send_code(session, policy, customer)
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ async def forgot_password(
         to=customer.email,
         language=customer.language,
         customer_id=customer.id,
+        expires_in=RESET_LIFETIME,
         first_name=customer.first_name,
         link=link,
         token=token,

@@ -53,6 +53,9 @@ class OutboundMessage(Base):
     status: Mapped[str] = mapped_column(String(8), default=MessageStatus.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Past this the message is worthless (a code or a link that no longer works): a
+    # worker that finds it late ends it dead instead of sending it.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     provider_reference: Mapped[str | None] = mapped_column(String(120))

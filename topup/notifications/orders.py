@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from topup.accounts.models import Customer
 from topup.accounts.repository import AccountRepository
 from topup.catalogue.repository import CatalogueRepository
+from topup.kit import clock
 from topup.kit.i18n import (
     format_moment,
     format_money,
@@ -73,7 +74,7 @@ async def _buyer_email(
         price=format_money(order.price_amount, "EUR", locale),
         vat=format_money(order.vat_amount, "EUR", locale),
         card=_card_label(order),
-        date=format_moment(order.updated_at, locale),
+        date=format_moment(clock.now(), locale),  # the event's time: now, in its transaction
         message=order.message,
         balance_code=balance_code,
         failure_code=order.failure_code,

@@ -24,18 +24,70 @@ class MessageRepository:
     async def message(self, message_id: str, *, for_update: bool = False) -> OutboundMessage | None:
         return await self.session.get(OutboundMessage, message_id, with_for_update=for_update)
 
-    async def claim_due(
-        self, now: datetime, *, limit: int, skip_locked: bool
-    ) -> Sequence[OutboundMessage]:
-        """Due messages, locked for this transaction; other workers skip them (PostgreSQL)."""
+    async def due_ids(self, now: datetime, *, limit: int, skip_locked: bool) -> Sequence[str]:
+        """Messages due now, oldest first; on PostgreSQL locked for this transaction, so
+        other workers skip them instead of queueing behind them."""
         query = (
-            select(OutboundMessage)
+            select(OutboundMessage.id)
             .where(OutboundMessage.status.in_(DELIVERABLE), OutboundMessage.due_at <= now)
             .order_by(OutboundMessage.due_at)
             .limit(limit)
-            .with_for_update(skip_locked=skip_locked)
         )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
+
+    async def take(
+        self, message_id: str, *, now: datetime, lease_until: datetime
+    ) -> OutboundMessage | None:
+        """Claim one due message for a new attempt; None if another worker was first.
+
+        One conditional UPDATE: atomic on SQLite too, where a SELECT … FOR UPDATE locks
+        nothing and two workers could otherwise read the same attempt number.
+        """
+        claimed = await self.session.scalars(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status.in_(DELIVERABLE),
+                OutboundMessage.due_at <= now,
+            )
+            .values(
+                status=MessageStatus.sending.value,
+                attempts=OutboundMessage.attempts + 1,
+                due_at=lease_until,
+            )
+            .returning(OutboundMessage),
+            execution_options={"synchronize_session": False},
+        )
+        return claimed.one_or_none()
+
+    async def extend(self, message_id: str, *, attempt: int, lease_until: datetime) -> bool:
+        """Renew this attempt's lease; False if the message is no longer this attempt's."""
+        result = await self.session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == MessageStatus.sending.value,
+                OutboundMessage.attempts == attempt,
+            )
+            .values(due_at=lease_until),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def supersede(self, customer_id: str, kind: str) -> None:
+        """A newer message of ``kind`` replaces the unsent ones (a new code, say)."""
+        await self.session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.customer_id == customer_id,
+                OutboundMessage.kind == kind,
+                OutboundMessage.status == MessageStatus.pending.value,
+            )
+            .values(status=MessageStatus.dead.value, last_error="superseded by a newer one"),
+            execution_options={"synchronize_session": False},
+        )
 
     async def newest(self, *, recipient: str | None, limit: int) -> Sequence[OutboundMessage]:
         query = select(OutboundMessage).where(OutboundMessage.recipient.is_not(None))
@@ -52,7 +104,7 @@ class MessageRepository:
         await self.session.execute(
             update(OutboundMessage)
             .where(OutboundMessage.customer_id == customer_id)
-            .values(recipient=None, subject=None, body=None, html_body=None)
+            .values(recipient=None, subject=None, body=None, html_body=None, last_error=None)
         )
 
     async def by_dedupe_key(self, dedupe_key: str) -> OutboundMessage | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,8 +34,10 @@ def enqueue(
     customer_id: str | None = None,
     language: str = DEFAULT_LANGUAGE,
     dedupe_key: str | None = None,
+    expires_in: timedelta | None = None,
 ) -> OutboundMessage:
-    """Add a message to the outbox; it exists only if the caller's transaction commits."""
+    """Add a message to the outbox; it exists only if the caller's transaction commits.
+    ``expires_in``: how long it is worth sending (a code, a link), if not for ever."""
     now = clock.now()
     message = OutboundMessage(
         id=new_id("msg"),
@@ -52,6 +54,7 @@ def enqueue(
         status=MessageStatus.pending.value,
         attempts=0,
         due_at=now,
+        expires_at=now + expires_in if expires_in is not None else None,
         created_at=now,
     )
     MessageRepository(session).add(message)
@@ -66,6 +69,7 @@ def email(
     language: str,
     customer_id: str | None,
     dedupe_key: str | None = None,
+    expires_in: timedelta | None = None,
     **context: object,
 ) -> OutboundMessage:
     """Render the ``kind`` email in ``language`` and queue it."""
@@ -82,6 +86,7 @@ def email(
         customer_id=customer_id,
         language=language,
         dedupe_key=dedupe_key,
+        expires_in=expires_in,
     )
 
 
@@ -93,6 +98,7 @@ def sms(
     language: str,
     customer_id: str | None,
     dedupe_key: str | None = None,
+    expires_in: timedelta | None = None,
     **context: object,
 ) -> OutboundMessage:
     """Render the ``kind`` SMS in ``language`` and queue it."""
@@ -106,7 +112,14 @@ def sms(
         customer_id=customer_id,
         language=language,
         dedupe_key=dedupe_key,
+        expires_in=expires_in,
     )
+
+
+async def supersede(session: AsyncSession, customer_id: str, kind: str) -> None:
+    """Unsent messages of ``kind`` to this customer will not go out: a newer one replaces
+    them (a new code makes the older ones wrong)."""
+    await MessageRepository(session).supersede(customer_id, kind)
 
 
 async def already_queued(session: AsyncSession, dedupe_key: str) -> bool:

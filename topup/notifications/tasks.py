@@ -1,11 +1,15 @@
 """The worker's part for messages: claim what is due, hand it to the provider, record it.
 
-Three short steps, each its own transaction or none: the claim marks the message
-``sending`` until a lease runs out; the send holds no database lock; the record checks the
-claim is still this worker's. A process that dies after the provider took a message but
-before the record leaves it ``sending``; when the lease lapses it is sent again under the
-same identity (the SMS provider's idempotency key, the email's Message-ID), which the
-provider or the mailbox recognises as the same message.
+Short steps, each its own transaction or none: the claim marks the message ``sending``
+with a new attempt number until a lease runs out (one conditional UPDATE per message, so
+two workers can never hold the same attempt, on SQLite either); just before the send the
+lease is renewed, and the send is cut off well inside it, so no message is ever in two
+workers' hands; the send holds no database lock; the record checks the attempt is still
+this worker's. A process that dies after the provider took a message but before the
+record leaves it ``sending``; when the lease lapses it is sent again under the same
+identity (the SMS provider's idempotency key, the email's Message-ID), which the provider
+or the mailbox recognises as the same message. A message found past its ``expires_at``
+(a code, a reset link) ends dead rather than arriving useless.
 
 A refusal that says "later" (a 4xx SMTP reply, an HTTP 429 or 5xx, no answer) is tried
 again with exponential back-off; one that says "never" (a 5xx SMTP reply, an HTTP 400),
@@ -14,8 +18,9 @@ or running out of attempts, ends the message as ``dead`` with the reason kept.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from prometheus_client import Counter
@@ -29,14 +34,15 @@ from topup.providers.delivery import DeliveryFailed
 from topup.providers.email.base import EmailSender, OutgoingEmail
 from topup.providers.sms.base import OutgoingSms, SmsSender
 
-# Longer than any provider call may take (SMTP 30 s, HTTP 15 s), so a live send is never
-# taken over by a second worker.
+# A send is cut off after SEND_TIMEOUT, well inside the lease renewed just before it, so a
+# live send is never taken over by a second worker.
 LEASE = timedelta(seconds=60)
+SEND_TIMEOUT_SECONDS = 40.0
 BATCH = 50
 MAX_ATTEMPTS = 10
 FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
-# Sent, these keep no personal data: the goodbye email of a deleted account.
+# Once sent or dead, these keep no personal data: the goodbye email of a deleted account.
 ERASE_ONCE_SENT = frozenset({"account_deleted"})
 
 log = structlog.get_logger("topup.worker")
@@ -63,36 +69,48 @@ class Claimed:
     subject: str | None
     body: str | None
     html_body: str | None
+    expires_at: datetime | None
 
 
 def retry_delay(attempt: int) -> timedelta:
-    """30 s after the first failure, doubling up to an hour: about 3.5 h over 10 tries."""
+    """30 s after the first failure, doubling up to an hour: about 3 h over 10 tries."""
     return min(FIRST_RETRY * (1 << max(attempt - 1, 0)), LONGEST_RETRY)
 
 
 async def claim_due(deps: NotificationDeps, *, limit: int = BATCH) -> list[Claimed]:
     async with unit_of_work(deps.session_factory) as session:
+        repository = MessageRepository(session)
         skip_locked = session.get_bind().dialect.name == "postgresql"
         now = clock.now()
-        rows = await MessageRepository(session).claim_due(now, limit=limit, skip_locked=skip_locked)
-        for row in rows:
-            row.attempts += 1
-            row.status = MessageStatus.sending.value
-            row.due_at = now + LEASE
-        return [_claimed(row) for row in rows]
+        claimed = []
+        for message_id in await repository.due_ids(now, limit=limit, skip_locked=skip_locked):
+            row = await repository.take(message_id, now=now, lease_until=now + LEASE)
+            if row is not None:
+                claimed.append(_claimed(row))
+        return claimed
 
 
 async def deliver(deps: NotificationDeps, message: Claimed) -> None:
     if message.recipient is None or message.body is None:
         await _record(deps, message, failure=DeliveryFailed("erased", permanent=True))
         return
+    if message.expires_at is not None and clock.now() >= message.expires_at:
+        await _record(deps, message, failure=DeliveryFailed("expired", permanent=True))
+        return
     if message.attempt > MAX_ATTEMPTS:  # it kept dying mid-send: stop trying
         await _record(deps, message, failure=DeliveryFailed("out of attempts", permanent=True))
         return
+    if not await _renew_lease(deps, message):
+        return  # its lease lapsed while earlier messages of the batch were sent
     try:
-        reference = await _send(deps, message, message.recipient, message.body)
+        async with asyncio.timeout(SEND_TIMEOUT_SECONDS):
+            reference = await _send(deps, message, message.recipient, message.body)
     except DeliveryFailed as failure:
         await _record(deps, message, failure=failure)
+        return
+    except TimeoutError:
+        # Unknown whether it went: the next attempt goes under the same identity.
+        await _record(deps, message, failure=DeliveryFailed("timed out", permanent=False))
         return
     faults.checkpoint("message.sent")
     await _record(deps, message, reference=reference)
@@ -107,6 +125,13 @@ async def run_due(deps: NotificationDeps, *, limit: int = BATCH) -> int:
         except Exception:  # one broken message must not stop the others; its lease lapses
             log.exception("message_delivery_failed", message_id=message.id)
     return len(claimed)
+
+
+async def _renew_lease(deps: NotificationDeps, message: Claimed) -> bool:
+    async with unit_of_work(deps.session_factory) as session:
+        return await MessageRepository(session).extend(
+            message.id, attempt=message.attempt, lease_until=clock.now() + LEASE
+        )
 
 
 async def _send(deps: NotificationDeps, message: Claimed, recipient: str, body: str) -> str:
@@ -138,9 +163,7 @@ async def _record(
         if failure is None:
             _mark_sent(row, reference)
         elif failure.permanent or row.attempts >= MAX_ATTEMPTS:
-            row.status = MessageStatus.dead.value
-            row.last_error = failure.reason[:200]
-            log.warning("message_dead", message_id=row.id, kind=row.kind, reason=failure.reason)
+            _mark_dead(row, failure.reason)
         else:
             row.status = MessageStatus.pending.value
             row.last_error = failure.reason[:200]
@@ -152,10 +175,23 @@ async def _record(
 def _mark_sent(row: OutboundMessage, reference: str | None) -> None:
     row.status = MessageStatus.sent.value
     row.sent_at = clock.now()
-    row.provider_reference = reference
+    # A reference longer than its column must not fail the record of a send that happened.
+    row.provider_reference = reference[:120] if reference else None
     row.last_error = None
+    _erase_if_done(row)
+
+
+def _mark_dead(row: OutboundMessage, reason: str) -> None:
+    row.status = MessageStatus.dead.value
+    row.last_error = reason[:200]
+    # The reason may quote the address or number, so the log line leaves it out.
+    log.warning("message_dead", message_id=row.id, kind=row.kind, attempts=row.attempts)
+    _erase_if_done(row)
+
+
+def _erase_if_done(row: OutboundMessage) -> None:
     if row.kind in ERASE_ONCE_SENT:
-        row.recipient = row.subject = row.body = row.html_body = None
+        row.recipient = row.subject = row.body = row.html_body = row.last_error = None
 
 
 def _claimed(row: OutboundMessage) -> Claimed:
@@ -167,4 +203,5 @@ def _claimed(row: OutboundMessage) -> Claimed:
         subject=row.subject,
         body=row.body,
         html_body=row.html_body,
+        expires_at=row.expires_at,
     )

@@ -6,8 +6,6 @@ Nothing is charged here. The lifecycle (``lifecycle.py``) takes the order on fro
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +19,7 @@ from topup.kit.errors import InvalidInput
 from topup.kit.ids import new_id
 from topup.lookup.service import LookupResult, look_up_number
 from topup.orders.models import Order, OrderStatus, PaymentStatus
+from topup.orders.personal_message import checked_message
 from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
 from topup.payments.repository import CardRepository
@@ -28,16 +27,6 @@ from topup.payments.service import save_card
 from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
 from topup.providers.suppliers.base import NumberLookup
 
-MESSAGE_MAX_LENGTH = 30
-# A personal message goes out by SMS under our name, so it may not carry a link: a
-# scheme, "www.", or a name.tld where the tld is a country's or a common generic one
-# (bit.ly, t.co, example.com). "Mr.Smith" or "3.50" pass.
-LINK = re.compile(
-    r"[a-z][a-z0-9+.-]*://|\bwww\.|"
-    r"\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:[a-z]{2}|com|net|org|info|biz|xyz|top|online|site|"
-    r"club|app|link|click|shop|store|live|icu)\b",
-    re.IGNORECASE,
-)
 # How long an order may stay pending before it fails and its hold is released (DESIGN §5).
 PENDING_LIMIT = timedelta(hours=24)
 
@@ -69,7 +58,7 @@ async def place_order(
     request: PlaceOrder,
 ) -> Order:
     ensure_can_buy(customer)
-    message = _checked_message(request.message)
+    message = checked_message(request.message)
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
     product = _product(snapshot, found, request.product_id)
     local_amount = _local_amount(product, request.amount, request.amount_currency)
@@ -111,29 +100,6 @@ async def place_order(
     OrderRepository(session).add(order)
     await session.flush()
     return order
-
-
-def _checked_message(message: str | None) -> str | None:
-    if message is None or not message.strip():
-        return None
-    text = message.strip()
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise InvalidInput(
-            f"Keep the message within {MESSAGE_MAX_LENGTH} characters.",
-            code="invalid_message",
-            field="message",
-        )
-    if any(unicodedata.category(character).startswith("C") for character in text):
-        raise InvalidInput(
-            "The message cannot hold control characters.", code="invalid_message", field="message"
-        )
-    if LINK.search(text):
-        raise InvalidInput(
-            "The message cannot hold a link or web address.",
-            code="invalid_message",
-            field="message",
-        )
-    return text
 
 
 async def _recipient(

@@ -12,6 +12,7 @@ import base64
 import socket
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 
 from tests.fixtures.sms_provider import FailureStatus, RunningSmsProvider
@@ -179,3 +180,33 @@ async def test_a_provider_nobody_answers_at_is_tried_again_later(make_sender: Ma
 
     assert failure.permanent is False
     assert failure.reason.startswith("SMS provider unreachable")
+
+
+@pytest.mark.parametrize(
+    ("status", "content", "reference"),
+    [
+        (201, b'{"sid": "SM123"}', "SM123"),
+        (202, b'{"sid": "SM456"}', "SM456"),  # any 2xx: the provider has the message
+        (201, b"[1, 2]", "unnamed"),
+        (201, b"null", "unnamed"),
+        (200, b"not json", "unnamed"),
+        (201, b'{"sid": 7}', "unnamed"),
+    ],
+)
+async def test_an_accepted_message_counts_as_sent_whatever_the_body_says(
+    status: int, content: bytes, reference: str
+) -> None:
+    """Once the provider has the message, an odd answer must not make the worker send it
+    again: only the reference is lost."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=content))
+    sender = HttpSmsSender(
+        "https://AC1:token@sms.example/2010-04-01/Accounts/AC1",
+        sender="Topup",
+        client=httpx.AsyncClient(transport=transport),
+    )
+    try:
+        answer = await sender.send(OutgoingSms(message_id="msg_1", to="+2348031234567", body="x"))
+    finally:
+        await sender.close()
+
+    assert answer == reference

@@ -87,7 +87,10 @@ class SmtpEmailSender:
         return message
 
     async def send(self, email: OutgoingEmail) -> str:
-        message = self.build(email)
+        try:
+            message = self.build(email)
+        except (ValueError, TypeError) as error:  # an address email can't write in a header
+            raise DeliveryFailed(f"unsendable: {error}"[:200], permanent=True) from None
         try:
             await aiosmtplib.send(
                 message,
@@ -100,6 +103,9 @@ class SmtpEmailSender:
                 tls_context=self.tls_context,
                 timeout=self.server.timeout_seconds,
             )
+        except aiosmtplib.SMTPNotSupported as error:
+            # e.g. an address beyond ASCII to a server without SMTPUTF8: it never will be.
+            raise DeliveryFailed(f"SMTP cannot: {error}"[:200], permanent=True) from None
         except aiosmtplib.SMTPRecipientsRefused as refused:
             codes = [recipient.code for recipient in refused.recipients]
             raise DeliveryFailed(

@@ -66,7 +66,7 @@ class HttpSmsSender:
             raise DeliveryFailed(
                 f"SMS provider unreachable: {type(error).__name__}", permanent=False
             ) from None
-        if response.status_code in (200, 201):
+        if response.is_success:  # any 2xx: the provider has the message
             return _sid(response)
         permanent = response.status_code < 500 and response.status_code not in TRANSIENT_STATUSES
         raise DeliveryFailed(
@@ -79,9 +79,10 @@ class HttpSmsSender:
 
 def _sid(response: httpx.Response) -> str:
     try:
-        sid = response.json().get("sid")
+        body = response.json()
     except ValueError:
-        sid = None
+        body = None
+    sid = body.get("sid") if isinstance(body, dict) else None
     if not isinstance(sid, str) or not sid:
         # Taken, but not named: the message exists, so it must not be sent again.
         return "unnamed"
