@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.orders.models import ACTIVE_STATUSES, Order
@@ -37,15 +37,32 @@ class OrderRepository:
         query = query.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
         return (await self.session.scalars(query)).all()
 
-    async def claim_due(self, now: datetime, *, limit: int, skip_locked: bool) -> Sequence[Order]:
-        """Due orders, locked for this transaction; other workers skip them (PostgreSQL)."""
+    async def due_ids(self, now: datetime, *, limit: int, skip_locked: bool) -> Sequence[str]:
+        """Active orders due now, oldest first; on PostgreSQL locked for this transaction,
+        so other workers skip them instead of queueing behind them."""
         query = (
-            select(Order)
+            select(Order.id)
             .where(
                 Order.status.in_([status.value for status in ACTIVE_STATUSES]), Order.due_at <= now
             )
             .order_by(Order.due_at)
             .limit(limit)
-            .with_for_update(skip_locked=skip_locked)
         )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
         return (await self.session.scalars(query)).all()
+
+    async def take(self, order_id: str, *, now: datetime, lease_until: datetime) -> bool:
+        """Lease one due order to this worker; False if another worker was first. One
+        conditional UPDATE, so it holds on SQLite too, where FOR UPDATE locks nothing."""
+        result = await self.session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.status.in_([status.value for status in ACTIVE_STATUSES]),
+                Order.due_at <= now,
+            )
+            .values(due_at=lease_until),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))

@@ -24,12 +24,15 @@ log = structlog.get_logger("topup.worker")
 
 async def claim_due(deps: OrderDeps, *, limit: int = BATCH) -> list[str]:
     async with unit_of_work(deps.session_factory) as session:
+        repository = OrderRepository(session)
         skip_locked = session.get_bind().dialect.name == "postgresql"
         now = clock.now()
-        orders = await OrderRepository(session).claim_due(now, limit=limit, skip_locked=skip_locked)
-        for order in orders:
-            order.due_at = now + LEASE
-        return [order.id for order in orders]
+        due = await repository.due_ids(now, limit=limit, skip_locked=skip_locked)
+        return [
+            order_id
+            for order_id in due
+            if await repository.take(order_id, now=now, lease_until=now + LEASE)
+        ]
 
 
 async def run_due(deps: OrderDeps, *, limit: int = BATCH) -> int:
