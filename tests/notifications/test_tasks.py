@@ -20,6 +20,7 @@ from topup.kit import clock, faults
 from topup.kit.db import create_session_factory, unit_of_work
 from topup.notifications import service, tasks
 from topup.notifications.models import Channel, MessageStatus, OutboundMessage
+from topup.notifications.rendering import render_email
 from topup.notifications.repository import MessageRepository
 from topup.notifications.tasks import (
     LEASE,
@@ -416,3 +417,48 @@ async def test_two_workers_at_once_send_each_message_once(outbox: Outbox) -> Non
         f"message {n}" for n in range(12)
     )
     assert {(await outbox.row(message_id)).status for message_id in ids} == {MessageStatus.sent}
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "it", "es"])
+async def test_a_receipt_in_each_language_arrives_over_smtp_as_rendered(
+    outbox: Outbox, language: str
+) -> None:
+    context: dict[str, object] = {
+        "first_name": "Zoë",
+        "reference": "ord_1",
+        "recipient": "+221 77 123 45 67",
+        "operator": "Orange Sénégal",
+        "local_value": "1 000 F CFA",
+        "price": "2,35 €",
+        "vat": "0,39 €",
+        "card": "Visa •••• 4242",
+        "date": "22 novembre 2026",
+        "message": "Bon anniversaire 🎂",
+        "balance_code": "#123#",
+        "failure_code": None,
+    }
+    rendered = render_email(language, "order_succeeded", **context)
+    async with unit_of_work(outbox.sessions) as session:
+        queued = service.enqueue(
+            session,
+            channel=Channel.email,
+            recipient=EMAIL,
+            kind="order_succeeded",
+            subject=rendered.subject,
+            body=rendered.text,
+            html_body=rendered.html,
+            language=language,
+        )
+
+    await run_due(outbox.deps)
+
+    [mail] = outbox.smtp.mailbox.received
+    plain, html = mail.message.get_body(("plain",)), mail.message.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    assert mail.message["Subject"] == queued.subject
+    # SMTP carries lines ending CRLF; the words are the same.
+    assert plain.get_content().replace("\r\n", "\n") == queued.body
+    assert html.get_content().replace("\r\n", "\n").strip() == str(queued.html_body).strip()
+    assert "Zoë" in plain.get_content()
+    assert "Bon anniversaire 🎂" in plain.get_content()
