@@ -25,6 +25,7 @@ from topup.kit.errors import AppError
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.ledger.checks import Breach, check_ledger
 from topup.notifications import service as notification_service
+from topup.risk import rules as risk_rules
 from topup.runtime import build_account_policy
 
 T = TypeVar("T")
@@ -92,6 +93,8 @@ async def _prepare_database(settings: Settings) -> None:
                     f"Loaded the demo catalogue: {summary.countries} countries, "
                     f"{summary.operators} operators, {summary.products} products."
                 )
+            if await risk_rules.load_defaults(session):
+                typer.echo("Loaded the default risk rules (limits, market rules, fraud signals).")
     finally:
         await engine.dispose()
 

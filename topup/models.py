@@ -11,6 +11,7 @@ from topup.orders import models as orders_models
 from topup.payments import models as payments_models
 from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
+from topup.risk import models as risk_models
 
 metadata = Base.metadata
 
@@ -23,6 +24,7 @@ __all__ = [
     "notifications_models",
     "orders_models",
     "payments_models",
+    "risk_models",
     "sandbox_clock",
     "sandbox_models",
     "simulator_models",

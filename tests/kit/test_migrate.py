@@ -38,6 +38,15 @@ LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
 SIMULATOR_TABLES = {"simulator_topups", "sandbox_payments", "sandbox_refunds"}
 IDEMPOTENCY_TABLES = {"idempotency_keys", "orders", "sandbox_clock"}
+RISK_TABLES = {
+    "limit_rules",
+    "market_rules",
+    "fraud_signal_rules",
+    "risk_thresholds",
+    "card_blocks",
+    "risk_decisions",
+    "risk_locks",
+}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -133,7 +142,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0010"}
+    assert await current_revision(fresh_engine) == {"0011"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -141,6 +150,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | PAYMENT_TABLES
         | SIMULATOR_TABLES
         | IDEMPOTENCY_TABLES
+        | RISK_TABLES
         | {"alembic_version"}
     )
 
@@ -184,7 +194,12 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
 
     assert await current_revision(fresh_engine) == {"0001"}
     assert at_head - await tables(fresh_engine) == (
-        ACCOUNT_TABLES | LEDGER_TABLES | PAYMENT_TABLES | SIMULATOR_TABLES | IDEMPOTENCY_TABLES
+        ACCOUNT_TABLES
+        | LEDGER_TABLES
+        | PAYMENT_TABLES
+        | SIMULATOR_TABLES
+        | IDEMPOTENCY_TABLES
+        | RISK_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

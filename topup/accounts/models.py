@@ -7,10 +7,10 @@ nothing to log in with.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from topup.kit.db import Base
@@ -48,6 +48,9 @@ class Customer(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.customer)
     language: Mapped[str] = mapped_column(String(8), default="en")
     country_iso2: Mapped[str | None] = mapped_column(String(2))
+    # Asked for only when a market rule needs them (e.g. Italy: 18 or older, resident).
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    residence_country: Mapped[str | None] = mapped_column(String(2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -48,6 +48,7 @@ def order_out(order: Order) -> dict[str, Any]:
             "card_last4": order.card_last4,
         },
         failure_code=order.failure_code,
+        failure_message=order.failure_message,
         created_at=order.created_at,
         updated_at=order.updated_at,
     ).model_dump(mode="json")
@@ -77,6 +78,7 @@ def request_from(body: OrderIn) -> PlaceOrder:
         card_id=body.payment.card_id,
         new_card=new_card,
         message=body.message,
+        confirm_duplicate=body.confirm_duplicate,
     )
 
 

@@ -36,6 +36,8 @@ from topup.providers.suppliers.base import (
     TopupStatus,
     TopupSupplier,
 )
+from topup.risk import audit
+from topup.risk.models import Outcome
 
 # Polling a pending top-up: quickly at first, then every few minutes.
 POLL_DELAYS = (2, 5, 15, 30, 60, 120, 300)
@@ -117,8 +119,14 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
             return
         hold = await ledger_entries.hold(session, current, gateway=deps.gateway_name)
         current.hold_transfer_id = hold
-        current.status = OrderStatus.authorized.value
         current.payment_status = PaymentStatus.authorized.value
+        if current.risk_outcome == Outcome.review:
+            # Held, not sent: a support user approves or rejects it; undecided by the
+            # order's deadline, it is rejected and the hold released.
+            current.status = OrderStatus.review.value
+            current.due_at = current.expires_at
+            return
+        current.status = OrderStatus.authorized.value
         current.due_at = clock.now()
 
     await _record(deps, order, OrderStatus.created, change)
@@ -252,9 +260,40 @@ async def _finish(
     await _record(deps, order, expected, change)
 
 
+# ---- review: rejected by support, or left undecided past the deadline ----------------------
+
+
+async def _close_review(deps: OrderDeps, order: Order) -> None:
+    expired = order.review_decision is None
+    if expired and clock.now() < order.expires_at:
+        return  # claimed before its deadline and not decided: nothing to do yet
+    assert order.gateway_reference is not None
+    await deps.gateway.void(order.gateway_reference)
+    faults.checkpoint("order.review_voided_at_gateway")
+
+    async def change(session: AsyncSession, current: Order) -> None:
+        await ledger_entries.release(session, current)
+        current.status = OrderStatus.rejected.value
+        current.payment_status = PaymentStatus.voided.value
+        current.failure_code = "review_expired" if expired else "review_rejected"
+        if expired:
+            audit.record(
+                session,
+                kind="review",
+                outcome="expired",
+                order_id=current.id,
+                customer_id=current.customer_id,
+                inputs={"deadline": current.expires_at.isoformat()},
+            )
+        await order_messages.order_failed(session, current)
+
+    await _record(deps, order, OrderStatus.review, change)
+
+
 STEPS: dict[OrderStatus, Step] = {
     OrderStatus.created: _authorize,
     OrderStatus.authorized: _submit,
     OrderStatus.submitted: _poll,
     OrderStatus.pending: _poll,
+    OrderStatus.review: _close_review,
 }

@@ -34,6 +34,7 @@ ACTIVE_STATUSES = (
     OrderStatus.authorized,
     OrderStatus.submitted,
     OrderStatus.pending,
+    OrderStatus.review,  # waits for a decision, or for its deadline to reject it
 )
 
 
@@ -50,6 +51,8 @@ class Order(Base):
     __table_args__ = (
         Index("ix_orders_customer_created", "customer_id", "created_at", "id"),
         Index("ix_orders_status_due", "status", "due_at"),
+        Index("ix_orders_recipient_created", "recipient_phone", "created_at"),
+        Index("ix_orders_card_created", "card_fingerprint", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -74,11 +77,19 @@ class Order(Base):
     card_token: Mapped[str | None] = mapped_column(String(120))
     card_last4: Mapped[str | None] = mapped_column(String(4))
     card_brand: Mapped[str | None] = mapped_column(String(12))
+    card_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    card_country: Mapped[str | None] = mapped_column(String(2))
+    # What the risk checks decided when the order was placed (the audit log says why).
+    risk_outcome: Mapped[str] = mapped_column(String(8), default="allow")
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    # A support user's decision on an order held for review: "approved" or "rejected".
+    review_decision: Mapped[str | None] = mapped_column(String(8))
     payment_status: Mapped[str] = mapped_column(String(12))
     gateway_reference: Mapped[str | None] = mapped_column(String(80))
     hold_transfer_id: Mapped[str | None] = mapped_column(String(40))
     supplier_transaction_id: Mapped[str | None] = mapped_column(String(80))
     failure_code: Mapped[str | None] = mapped_column(String(40))
+    failure_message: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -65,6 +65,8 @@ class OrderOut(BaseModel):
     message: str | None
     payment: OrderPaymentOut
     failure_code: str | None = None
+    # Topup's addition: for a rejected order, the rule in words ("Limit reached: …").
+    failure_message: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -22,10 +22,14 @@ from topup.orders.models import Order, OrderStatus, PaymentStatus
 from topup.orders.personal_message import checked_message
 from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
+from topup.payments.models import SavedCard
 from topup.payments.repository import CardRepository
 from topup.payments.service import save_card
 from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
 from topup.providers.suppliers.base import NumberLookup
+from topup.risk import service as risk
+from topup.risk.models import Outcome
+from topup.risk.signals import Draft
 
 # How long an order may stay pending before it fails and its hold is released (DESIGN §5).
 PENDING_LIMIT = timedelta(hours=24)
@@ -46,6 +50,25 @@ class PlaceOrder:
     card_id: str | None
     new_card: NewCard | None
     message: str | None
+    confirm_duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class PayingCard:
+    """The card an order is paid with, as the gateway knows it."""
+
+    saved_card_id: str | None
+    token: str
+    last4: str
+    brand: str
+    fingerprint: str
+    country: str | None
+
+    @classmethod
+    def saved(cls, card: SavedCard) -> PayingCard:
+        return cls(
+            card.id, card.gateway_token, card.last4, card.brand, card.fingerprint, card.country
+        )
 
 
 async def place_order(
@@ -62,13 +85,29 @@ async def place_order(
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
     product = _product(snapshot, found, request.product_id)
     local_amount = _local_amount(product, request.amount, request.amount_currency)
-    card_id, token, last4, brand = await _card(session, gateway, customer, request)
+    card = await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)
+    order_id = new_id("ord")
+    # Judged before the card is touched: a rejected order never reaches the gateway.
+    verdict = await risk.assess(
+        session,
+        Draft(
+            order_id=order_id,
+            customer=customer,
+            recipient=found.e164,
+            market=found.country.iso2,
+            price=split.price,
+            card_fingerprint=card.fingerprint,
+            card_country=card.country,
+            confirm_duplicate=request.confirm_duplicate,
+        ),
+    )
+    rejected = verdict.outcome is Outcome.reject
     now = clock.now()
     order = Order(
-        id=new_id("ord"),
+        id=order_id,
         customer_id=customer.id,
-        status=OrderStatus.created.value,
+        status=(OrderStatus.rejected if rejected else OrderStatus.created).value,
         recipient_phone=found.e164,
         country_iso2=found.country.iso2,
         operator_id=found.operator.id,
@@ -82,15 +121,20 @@ async def place_order(
         vat_amount=split.vat,
         message=message,
         payment_method="card",
-        card_id=card_id,
-        card_token=token,
-        card_last4=last4,
-        card_brand=brand,
+        card_id=card.saved_card_id,
+        card_token=card.token,
+        card_last4=card.last4,
+        card_brand=card.brand,
+        card_fingerprint=card.fingerprint,
+        card_country=card.country,
         payment_status=PaymentStatus.none.value,
         gateway_reference=None,
         hold_transfer_id=None,
         supplier_transaction_id=None,
-        failure_code=None,
+        failure_code=verdict.failure_code,
+        failure_message=verdict.failure_message,
+        risk_outcome=verdict.outcome.value,
+        risk_score=verdict.score,
         attempts=0,
         due_at=now,
         expires_at=now + PENDING_LIMIT,
@@ -161,23 +205,30 @@ def _local_amount(product: ProductEntry, amount: int | None, currency: str | Non
 
 async def _card(
     session: AsyncSession, gateway: PaymentGateway, customer: Customer, request: PlaceOrder
-) -> tuple[str | None, str, str, str]:
-    """(saved card id, gateway token, last 4, brand) of the card that pays."""
+) -> PayingCard:
     if request.card_id is not None:
         card = await CardRepository(session).card_of(customer.id, request.card_id)
         if card is None:
             raise InvalidInput(
                 "No such saved card.", code="card_not_found", field="payment.card_id"
             )
-        return card.id, card.gateway_token, card.last4, card.brand
+        return PayingCard.saved(card)
     assert request.new_card is not None
     if request.new_card.save:
-        saved = await save_card(session, gateway, customer, request.new_card.details)
-        return saved.id, saved.gateway_token, saved.last4, saved.brand
+        return PayingCard.saved(
+            await save_card(session, gateway, customer, request.new_card.details)
+        )
     try:
         tokenized = await gateway.tokenize(request.new_card.details)
     except CardRejected as rejected:
         raise InvalidInput(
             rejected.message, code=rejected.code, field=f"payment.card.{rejected.field}"
         ) from None
-    return None, tokenized.token, tokenized.last4, tokenized.brand.value
+    return PayingCard(
+        None,
+        tokenized.token,
+        tokenized.last4,
+        tokenized.brand.value,
+        tokenized.fingerprint,
+        tokenized.country,
+    )

@@ -25,4 +25,5 @@ class SavedCard(Base):
     exp_year: Mapped[int] = mapped_column(Integer)
     # The gateway's keyed hash of the number: the same card on several accounts shows.
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))  # where the card was issued
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

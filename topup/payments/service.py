@@ -34,6 +34,7 @@ async def save_card(
         exp_month=tokenized.exp_month,
         exp_year=tokenized.exp_year,
         fingerprint=tokenized.fingerprint,
+        country=tokenized.country,
         created_at=clock.now(),
     )
     CardRepository(session).add(saved)

@@ -38,6 +38,7 @@ class TokenizedCard:
     exp_month: int
     exp_year: int
     fingerprint: str
+    country: str | None = None  # ISO 3166 alpha-2 of the issuer, from the BIN
 
 
 class CardRejected(Exception):

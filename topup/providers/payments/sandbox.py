@@ -44,6 +44,22 @@ TEST_CARD_OUTCOMES = {
     "4100000000000019": "fraudulent",
 }
 SUCCESS = "success"
+# Stripe's test cards issued in a named country; every other test card is American, as
+# Stripe's generic ones are. The country is what a real gateway reads from the BIN.
+TEST_CARD_COUNTRIES = {
+    "4000000400000008": "AT",
+    "4000000560000004": "BE",
+    "4000000760000002": "BR",
+    "4000001240000000": "CA",
+    "4000002500000003": "FR",
+    "4000002760000016": "DE",
+    "4000003800000008": "IT",
+    "4000004840008001": "MX",
+    "4000005280000002": "NL",
+    "4000007240000007": "ES",
+    "4000008260000000": "GB",
+}
+DEFAULT_CARD_COUNTRY = "US"
 _FINGERPRINT_KEY = b"topup-sandbox-card-fingerprint"
 _SEPARATORS = str.maketrans("", "", " -")
 
@@ -201,4 +217,5 @@ class SandboxGateway:
             fingerprint=hmac.new(_FINGERPRINT_KEY, digits.encode(), hashlib.sha256).hexdigest()[
                 :32
             ],
+            country=TEST_CARD_COUNTRIES.get(digits, DEFAULT_CARD_COUNTRY),
         )
