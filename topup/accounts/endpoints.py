@@ -45,6 +45,8 @@ def customer_out(customer: Customer) -> CustomerOut:
         block_reason=customer.block_reason,
         role=customer.role,
         language=customer.language,
+        date_of_birth=customer.date_of_birth,
+        residence_country=customer.residence_country,
     )
 
 
@@ -145,8 +147,15 @@ async def me(customer: CurrentCustomer) -> CustomerEnvelope:
 async def update_me(
     body: UpdateMeIn, customer: CurrentCustomer, session: SessionDep
 ) -> CustomerEnvelope:
-    """Change what the account may change of itself: the language its messages speak."""
-    updated = await service.set_language(session, customer.id, body.language)
+    """Change what the account may change of itself: the language its messages speak, and
+    the date of birth and country of residence that some markets' rules ask for."""
+    changes = service.ProfileChanges(
+        language=body.language,
+        date_of_birth=body.date_of_birth,
+        residence_country=body.residence_country,
+        given=frozenset(body.model_fields_set),
+    )
+    updated = await service.update_profile(session, customer.id, changes)
     return CustomerEnvelope(customer=customer_out(updated))
 
 

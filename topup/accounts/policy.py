@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from functools import lru_cache
 
+import pycountry
 from email_validator import EmailNotValidError, validate_email
 
 from topup.accounts.security import Passwords
@@ -99,3 +101,37 @@ def checked_language(language: str) -> str:
             field="language",
         )
     return language
+
+
+OLDEST_AGE = 120
+
+
+def checked_birth_date(born: date | None, today: date) -> date | None:
+    if born is None:
+        return None
+    if born > today or today.year - born.year > OLDEST_AGE:
+        raise InvalidInput(
+            "Give your real date of birth (YYYY-MM-DD).",
+            code="invalid_date_of_birth",
+            field="date_of_birth",
+        )
+    return born
+
+
+def checked_country(code: str | None, field: str) -> str | None:
+    """An ISO 3166 alpha-2 code as CLDR knows it (``IT``), or None."""
+    if code is None:
+        return None
+    if not (len(code) == 2 and code.isascii() and code.isupper() and code in country_codes()):
+        raise InvalidInput(
+            "Use the two-letter ISO code of the country, e.g. IT.",
+            code="invalid_country",
+            field=field,
+        )
+    return code
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    """ISO 3166-1's countries (pycountry): no "EU", no "ZZ" for an unknown region."""
+    return frozenset(country.alpha_2 for country in pycountry.countries)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +39,12 @@ class SignupIn(_Body):
 
 
 class UpdateMeIn(_Body):
-    language: Language
+    """Any of these; what is left out stays as it is."""
+
+    language: Language | None = None
+    # Asked for by market rules (e.g. Italian top-ups: 18 or older, resident in Italy).
+    date_of_birth: date | None = None
+    residence_country: Annotated[str, Field(max_length=8)] | None = None
 
 
 class VerifyPhoneIn(_Body):
@@ -79,6 +85,8 @@ class CustomerOut(BaseModel):
     block_reason: str | None
     role: str
     language: str
+    date_of_birth: date | None = None
+    residence_country: str | None = None
 
 
 class CustomerEnvelope(BaseModel):

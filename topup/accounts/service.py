@@ -8,6 +8,7 @@ unsaved "decoy" customer, and the real owner is told by email or SMS that someon
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,8 @@ from topup.accounts.policy import (
     UNVERIFIED_HOLD,
     AccountPolicy,
     Limits,
+    checked_birth_date,
+    checked_country,
     checked_email,
     checked_language,
     checked_name,
@@ -314,13 +317,36 @@ def ensure_can_buy(customer: Customer) -> Customer:
     return customer
 
 
-async def set_language(session: AsyncSession, customer_id: str, language: str) -> Customer:
-    """The language of the account's own emails and SMS from now on."""
-    chosen = checked_language(language)
+@dataclass(frozen=True)
+class ProfileChanges:
+    language: str | None
+    date_of_birth: date | None
+    residence_country: str | None
+    given: frozenset[str]  # the fields the request named; a named null clears it
+
+
+async def update_profile(
+    session: AsyncSession, customer_id: str, changes: ProfileChanges
+) -> Customer:
+    """What an account may change of itself; every value checked before any is set."""
+    if not changes.given:
+        raise InvalidInput("Name at least one field to change.", code="missing_field")
+    if "language" in changes.given and changes.language is None:
+        raise InvalidInput(
+            "The language cannot be empty.", code="unsupported_language", field="language"
+        )
+    language = checked_language(changes.language) if changes.language is not None else None
+    born = checked_birth_date(changes.date_of_birth, clock.now().date())
+    residence = checked_country(changes.residence_country, "residence_country")
     customer = await AccountRepository(session).customer(customer_id, for_update=True)
     if customer is None or customer.status == CustomerStatus.deleted:
         raise Unauthorized("Log in again.", code="unauthorized")
-    customer.language = chosen
+    if language is not None:
+        customer.language = language
+    if "date_of_birth" in changes.given:
+        customer.date_of_birth = born
+    if "residence_country" in changes.given:
+        customer.residence_country = residence
     return customer
 
 
