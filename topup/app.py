@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from topup import __version__
 from topup.accounts.endpoints import router as accounts_router
+from topup.backoffice.endpoints import router as admin_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
 from topup.kit.errors import AppError
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(cards_router)
     app.include_router(orders_router)
     app.include_router(sandbox_router)
+    app.include_router(admin_router)
     _add_operations(app)
     return app
 

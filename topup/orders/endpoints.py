@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
@@ -15,6 +12,7 @@ from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError, InvalidInput, NotFound
 from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders.lifecycle import drive
 from topup.orders.models import Order
@@ -189,11 +187,11 @@ async def list_orders(
 ) -> Response:
     """This customer's orders, newest first, in pages."""
     rows = await OrderRepository(session).page_of(
-        customer.id, limit=limit + 1, after=_decode_cursor(cursor)
+        customer.id, limit=limit + 1, after=decode_cursor(cursor)
     )
     page = rows[:limit]
     more = len(rows) > limit
-    next_cursor = _encode_cursor(page[-1]) if more and page else None
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more and page else None
     return json_response({"data": [order_out(order) for order in page], "next_cursor": next_cursor})
 
 
@@ -203,20 +201,3 @@ async def get_order(order_id: OrderId, customer: CurrentCustomer, session: Sessi
     if order is None:  # another customer's order is as absent as one never placed
         raise NotFound("No such order.", code="order_not_found", field="order_id")
     return json_response(order_out(order))
-
-
-def _encode_cursor(order: Order) -> str:
-    raw = f"{order.created_at.isoformat()}|{order.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None:
-        return None
-    try:
-        created, order_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), order_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidInput(
-            "This cursor is not one we gave.", code="invalid_cursor", field="cursor"
-        ) from None
