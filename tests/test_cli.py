@@ -341,6 +341,8 @@ def test_the_new_admin_logs_in_through_the_api(staff_database: Path) -> None:
         "block_reason": None,
         "role": "admin",
         "language": "en",
+        "date_of_birth": None,
+        "residence_country": None,
     }
     assert me(staff_database, log_in(staff_database, login=ADMIN_PHONE))["id"] == customer_id
     wrong = call_api(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Query, Response
 
 from topup.accounts.auth import CurrentCustomer
 from topup.accounts.models import Customer
@@ -17,7 +17,7 @@ from topup.kit.schemas import error_responses
 from topup.orders.lifecycle import drive
 from topup.orders.models import Order
 from topup.orders.repository import OrderRepository
-from topup.orders.schemas import OrderIn, OrderList, OrderOut
+from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
 from topup.orders.service import NewCard, PlaceOrder, place_order
 from topup.providers.payments.base import CardDetails
 from topup.runtime import Runtime
@@ -151,9 +151,12 @@ async def repeat_order(
     runtime: RuntimeDep,
     background: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
+    body: Annotated[RepeatIn | None, Body()] = None,
 ) -> Response:
-    """The same recipient and product, paid with the same saved card."""
+    """The same recipient and product, paid with the same saved card. Within two minutes
+    of the last top-up to that number, send ``{"confirm_duplicate": true}``."""
     key = idempotency.checked_key(idempotency_key)
+    confirm_duplicate = body.confirm_duplicate if body is not None else False
     async with runtime.session_factory() as session:
         previous = await OrderRepository(session).order_of(customer.id, order_id)
     if previous is None or previous.recipient_phone is None:
@@ -172,9 +175,17 @@ async def repeat_order(
         card_id=previous.card_id,
         new_card=None,
         message=None,
+        confirm_duplicate=confirm_duplicate,
     )
+    fingerprinted = {"confirm_duplicate": confirm_duplicate}
     return await _place(
-        runtime, customer, key, f"POST /v1/orders/{order_id}/repeat", {}, request, background
+        runtime,
+        customer,
+        key,
+        f"POST /v1/orders/{order_id}/repeat",
+        fingerprinted,
+        request,
+        background,
     )
 
 

@@ -74,3 +74,11 @@ class OrderOut(BaseModel):
 class OrderList(BaseModel):
     data: list[OrderOut]
     next_cursor: str | None = None
+
+
+class RepeatIn(BaseModel):
+    """The optional body of POST /v1/orders/{id}/repeat (Topup's addition)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirm_duplicate: bool = False
