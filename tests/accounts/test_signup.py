@@ -49,6 +49,8 @@ CUSTOMER_KEYS = {
     "block_reason",
     "role",
     "language",
+    "date_of_birth",
+    "residence_country",
 }
 
 
