@@ -14,9 +14,11 @@ from tests.risk.support import (
     orders_of,
     sandbox_payments_of,
     set_limit,
+    set_signal,
     stored_order,
     visa,
 )
+from topup.accounts.models import Customer
 from topup.kit import clock
 from topup.risk.models import CardBlock
 
@@ -185,3 +187,32 @@ async def test_the_audit_log_holds_one_decision_per_placed_order(risky: Risky) -
             "amount": allowed["price"]["amount"] + flagged["price"]["amount"],
         }
     ]
+
+
+async def test_a_signal_told_to_block_the_account_blocks_it_at_once(risky: Risky) -> None:
+    await set_signal(
+        risky.runtime,
+        "decline_burst",
+        params={"declines": 3, "window_seconds": 3600, "block_account": True},
+    )
+    customer_id, headers = await risky.buyer()
+    for index in range(3):
+        declined = await risky.order(headers, nigerian(40 + index), number=DECLINED_CARD)
+        assert declined.status_code == 201, declined.text
+
+    fourth = await risky.order(headers, nigerian(50))
+
+    assert fourth.status_code == 201, fourth.text
+    assert (fourth.json()["status"], fourth.json()["failure_code"]) == (
+        "rejected",
+        "account_blocked",
+    )
+    async with risky.runtime.session_factory() as session:
+        customer = await session.get(Customer, customer_id)
+        assert customer is not None
+        assert customer.status == "blocked"
+        assert customer.block_reason is not None
+        assert customer.block_reason.startswith("automatic:")
+    refused = await risky.order(headers, nigerian(51))
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "account_blocked"

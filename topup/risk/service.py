@@ -18,7 +18,7 @@ from topup.kit import clock
 from topup.kit.errors import Conflict, Forbidden, InvalidInput
 from topup.orders.models import Order
 from topup.risk import audit
-from topup.risk.blocks import block_card
+from topup.risk.blocks import block_card, block_customer
 from topup.risk.models import LimitRule, LimitScope, Outcome, RiskThresholds
 from topup.risk.repository import RiskRepository
 from topup.risk.signals import Draft, Fired, fired_signals
@@ -49,9 +49,12 @@ async def assess(session: AsyncSession, draft: Draft) -> Assessment:
     fired = await fired_signals(repository, draft, now)
     score = sum(signal.weight for signal in fired)
     assessment = _verdict(market or breach, score, thresholds)
-    blocked = await _block_cards_as_told(repository, draft, fired)
-    if blocked and assessment.outcome is not Outcome.reject:
-        assessment = Assessment(Outcome.reject, score, "card_blocked", "This card may not pay.")
+    blocked = await _block_as_told(repository, draft, fired)
+    if blocked is not None and assessment.outcome is not Outcome.reject:
+        what = "account" if blocked == "account_blocked" else "card"
+        assessment = Assessment(
+            Outcome.reject, score, blocked, f"A fraud rule blocked this {what}."
+        )
     audit.record(
         session,
         kind="order",
@@ -197,22 +200,30 @@ def _rule_of(refusal: _Refusal | None, fired: list[Fired]) -> str | None:
     return ",".join(signal.signal_id for signal in fired) or None
 
 
-async def _block_cards_as_told(
+async def _block_as_told(
     repository: RiskRepository, draft: Draft, fired: list[Fired]
-) -> bool:
-    """A signal whose rule says so blocks the card at once (e.g. one card on many
-    accounts); the block is audited like one made by staff."""
-    if not draft.card_fingerprint:
-        return False
+) -> str | None:
+    """A fired signal whose parameters say so blocks the card (``block_card``, e.g. one
+    card on many accounts) or the account (``block_account``) at once, audited like a
+    block by staff. Returns the failure code that says so, if any."""
+    blocked: str | None = None
     for signal in fired:
         rule = await repository.signal_rule(signal.signal_id)
-        if rule is not None and rule.params.get("block_card"):
+        if rule is None:
+            continue
+        reason = f"automatic: {rule.description}"
+        if rule.params.get("block_card") and draft.card_fingerprint:
             await block_card(
                 repository.session,
                 draft.card_fingerprint,
-                reason=f"automatic: {rule.description}",
+                reason=reason,
                 actor=audit.SYSTEM,
                 customer_id=draft.customer.id,
             )
-            return True
-    return False
+            blocked = blocked or "card_blocked"
+        if rule.params.get("block_account"):
+            await block_customer(
+                repository.session, draft.customer.id, reason=reason, actor=audit.SYSTEM
+            )
+            blocked = "account_blocked"
+    return blocked
