@@ -16,6 +16,7 @@ from topup.providers.payments.sandbox_models import SandboxPayment
 
 FR_CARD = "4000002500000003"  # Stripe's French test card
 LIMIT_X = "/v1/admin/rules/limits/x"
+CARDS_SIGNAL = "/v1/admin/rules/signals/many_cards_on_account"
 
 
 async def staff(risky: Risky, role: str = "support") -> tuple[str, Headers]:
@@ -106,6 +107,10 @@ async def test_changing_a_rule_takes_an_admin_and_is_audited(risky: Risky) -> No
         ),
         ("/v1/admin/rules/thresholds", {"review_score": 90, "reject_score": 50}, 422),
         ("/v1/admin/rules/signals/no_such_signal", {"weight": 10}, 404),
+        (CARDS_SIGNAL, {"weight": 10, "params": {"cards": "x", "window_seconds": 3600}}, 422),
+        (CARDS_SIGNAL, {"weight": 10, "params": {"cards": 3}}, 422),
+        (CARDS_SIGNAL, {"weight": 10, "params": {"cards": 3, "window_seconds": 3600, "x": 1}}, 422),
+        (CARDS_SIGNAL, {"weight": 10, "params": [1, 2]}, 422),
         ("/v1/admin/rules/markets/it", {"description": "lower case"}, 422),
     ],
 )
@@ -266,3 +271,27 @@ async def test_the_audit_log_pages_by_cursor(risky: Risky) -> None:
     assert all(row["kind"] == "order" for row in first["data"] + rest["data"])
     bad = await risky.http.get("/v1/admin/audit?cursor=nonsense", headers=support)
     assert bad.status_code == 422
+
+
+async def test_a_signal_takes_new_parameters_that_its_check_can_read(risky: Risky) -> None:
+    _, admin = await staff(risky, "admin")
+    body = {"weight": 45, "params": {"cards": 1, "window_seconds": 86400}}
+
+    response = await risky.http.put(CARDS_SIGNAL, json=body, headers=admin)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["params"] == {
+        "block_card": False,
+        "block_account": False,
+        "window_seconds": 86400,
+        "cards": 1,
+    }
+    _, buyer = await risky.buyer()
+    assert (await risky.order(buyer)).status_code == 201
+    second_card = await risky.order(buyer, "+2348031239999", number=FR_CARD)
+    assert second_card.status_code == 201, second_card.text
+    decisions = await get(risky, "/v1/admin/audit?limit=1", admin)
+    newest = decisions["data"][0]
+    fired = [signal["id"] for signal in newest["inputs"]["signals"]]
+    assert fired == ["card_country_mismatch", "many_cards_on_account"]
+    assert (newest["score"], newest["outcome"]) == (65, "review")  # 20 + 45, past 50

@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.kit import clock
-from topup.kit.errors import NotFound
+from topup.kit.errors import InvalidInput, NotFound
 from topup.risk import audit
 from topup.risk.models import FraudSignalRule, LimitRule, MarketRule, RiskThresholds
 from topup.risk.repository import RiskRepository
 from topup.risk.schemas import DefaultsFile, LimitRuleIn, MarketRuleIn, SignalRuleIn, ThresholdsIn
-from topup.risk.signals import CHECKS
+from topup.risk.signals import CHECKS, PARAMS
 
 DEFAULTS = Path(__file__).with_name("data") / "defaults.json"
 RuleRow = TypeVar("RuleRow", LimitRule, MarketRule, RiskThresholds)
@@ -41,6 +41,7 @@ async def load_defaults(session: AsyncSession, document: DefaultsFile | None = N
     for market in document.markets:
         repository.add(MarketRule(updated_at=now, **market.model_dump()))
     for signal in document.signals:
+        signal.params = checked_params(signal.id, signal.params)
         repository.add(FraudSignalRule(updated_at=now, **signal.model_dump()))
     await session.flush()
     return True
@@ -80,7 +81,8 @@ async def put_signal_rule(
     rule = await RiskRepository(session).signal_rule(signal_id)
     if rule is None or signal_id not in CHECKS:
         raise NotFound(f"No fraud signal {signal_id}.", code="not_found")
-    rule.weight, rule.params, rule.enabled = body.weight, body.params, body.enabled
+    params = checked_params(signal_id, body.params)
+    rule.weight, rule.params, rule.enabled = body.weight, params, body.enabled
     rule.updated_at = clock.now()
     _audit_change(session, signal_id, body.model_dump(mode="json"), actor)
     await session.flush()
@@ -92,6 +94,22 @@ async def put_thresholds(
 ) -> RiskThresholds:
     thresholds = await RiskRepository(session).thresholds() or RiskThresholds(id=1)
     return await _saved(session, thresholds, body, audited_as="thresholds", actor=actor)
+
+
+def checked_params(signal_id: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The signal's parameters as its check reads them; 422 naming the one that is wrong."""
+    model = PARAMS.get(signal_id)
+    if model is None:
+        raise NotFound(f"No fraud signal {signal_id}.", code="not_found")
+    try:
+        checked: dict[str, Any] = model.model_validate(params).model_dump()
+        return checked
+    except ValidationError as error:
+        first = error.errors()[0]
+        place = ".".join(str(part) for part in first["loc"])
+        raise InvalidInput(
+            f"params.{place}: {first['msg']}", code="invalid_field", field=f"params.{place}"
+        ) from None
 
 
 def _audit_change(session: AsyncSession, rule_id: str, rule: dict[str, object], actor: str) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from topup.accounts.models import Customer
 from topup.risk.repository import RiskRepository
@@ -31,6 +33,52 @@ class Fired:
     signal_id: str
     weight: int
     evidence: dict[str, Any]
+
+
+class Params(BaseModel):
+    """What every signal's parameters may say: whether firing blocks the card or account."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    block_card: bool = False
+    block_account: bool = False
+
+
+class WindowParams(Params):
+    window_seconds: Annotated[int, Field(ge=60, le=366 * 86400)]
+
+
+class CardsParams(WindowParams):
+    cards: Annotated[int, Field(ge=1, le=1000)]
+
+
+class AccountsParams(WindowParams):
+    accounts: Annotated[int, Field(ge=1, le=1000)]
+
+
+class DeclinesParams(WindowParams):
+    declines: Annotated[int, Field(ge=1, le=1000)]
+
+
+class RecipientsParams(WindowParams):
+    recipients: Annotated[int, Field(ge=1, le=1000)]
+
+
+class NewAccountParams(Params):
+    account_age_seconds: Annotated[int, Field(ge=60, le=366 * 86400)]
+    min_amount: Annotated[int, Field(ge=0, le=100_000_000)]  # EUR cents
+
+
+# Each signal's parameters, checked when a rule is saved, so an order never meets a
+# parameter it cannot read.
+PARAMS: dict[str, type[Params]] = {
+    "card_country_mismatch": Params,
+    "many_cards_on_account": CardsParams,
+    "card_on_many_accounts": AccountsParams,
+    "decline_burst": DeclinesParams,
+    "new_account_big_order": NewAccountParams,
+    "many_recipients": RecipientsParams,
+}
 
 
 Check = Callable[
