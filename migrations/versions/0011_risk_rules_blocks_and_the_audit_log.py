@@ -118,6 +118,11 @@ def upgrade() -> None:
 
     with op.batch_alter_table("saved_cards", schema=None) as batch_op:
         batch_op.add_column(sa.Column("country", sa.String(length=2), nullable=True))
+    # Orders paid with a saved card learn its fingerprint, so card limits see history.
+    op.execute(
+        "UPDATE orders SET card_fingerprint = (SELECT saved_cards.fingerprint FROM saved_cards"
+        " WHERE saved_cards.id = orders.card_id) WHERE card_id IS NOT NULL"
+    )
 
 
 def downgrade() -> None:

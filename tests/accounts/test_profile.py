@@ -6,9 +6,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.accounts.helpers import assert_error, bearer, me, new_person, open_account
 from topup.kit import clock
+from topup.risk.models import RiskDecision
 
 
 async def patch_me(client: httpx.AsyncClient, token: str, body: object) -> httpx.Response:
@@ -46,6 +49,8 @@ async def test_a_named_null_clears_a_field_and_an_absent_one_stays(
     ("body", "code", "field"),
     [
         ({"date_of_birth": "not a date"}, "invalid_field", "date_of_birth"),
+        ({"date_of_birth": 0}, "invalid_field", "date_of_birth"),
+        ({"date_of_birth": "1990-02-30"}, "invalid_date_of_birth", "date_of_birth"),
         ({"date_of_birth": "1890-01-01"}, "invalid_date_of_birth", "date_of_birth"),
         ({"residence_country": "it"}, "invalid_country", "residence_country"),
         ({"residence_country": "ZZ"}, "invalid_country", "residence_country"),
@@ -71,3 +76,23 @@ async def test_a_birth_date_in_the_future_is_refused(client: httpx.AsyncClient) 
     response = await patch_me(client, account.token, {"date_of_birth": tomorrow})
 
     assert_error(response, 422, "invalid_date_of_birth", "date_of_birth")
+
+
+async def test_a_change_to_what_market_rules_read_is_audited(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    account = await open_account(client)
+
+    await patch_me(client, account.token, {"residence_country": "IT"})
+    await patch_me(client, account.token, {"language": "fr"})  # not a market input
+
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(RiskDecision.kind, RiskDecision.actor, RiskDecision.inputs).where(
+                    RiskDecision.customer_id == account.id
+                )
+            )
+        ).all()
+    assert [(kind, actor) for kind, actor, _ in rows] == [("profile", account.id)]
+    assert rows[0][2]["residence_country"] == [None, "IT"]

@@ -166,7 +166,7 @@ async def test_a_rejected_review_voids_the_hold(risky: Risky) -> None:
 
 async def test_a_review_left_undecided_is_rejected_at_its_deadline(risky: Risky) -> None:
     order_id, buyer, support = await held_order(risky)
-    clock.advance(23 * 3600)
+    clock.advance(19 * 3600)
     await settle(risky.runtime, rounds=2)
     assert (await get(risky, f"/v1/orders/{order_id}", buyer))["status"] == "review"
 

@@ -156,8 +156,11 @@ async def test_the_audit_log_holds_one_decision_per_placed_order(risky: Risky) -
     assert (await risky.order(headers, nigerian(41))).status_code == 409  # nothing placed
     limited = (await risky.order(headers, nigerian(42))).json()
 
-    rows = await order_decisions(risky.runtime, customer_id)
+    every = await order_decisions(risky.runtime, customer_id)
 
+    # The refusal placed no order, yet the log keeps it (written apart from the rollback).
+    assert [row.outcome for row in every if row.order_id is None] == ["duplicate_recipient"]
+    rows = [row for row in every if row.order_id is not None]
     placed = [allowed["id"], flagged["id"], limited["id"]]
     assert sorted(row.order_id or "" for row in rows) == sorted(placed)
     decisions = {row.order_id: row for row in rows}

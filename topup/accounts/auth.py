@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from topup.accounts.models import Customer, Role
+from topup.accounts.models import Customer, CustomerStatus, Role
 from topup.accounts.sessions import Authenticated, authenticate
 from topup.kit.errors import Forbidden, Unauthorized
 from topup.kit.http import RuntimeDep
@@ -50,6 +50,8 @@ def require_role(*roles: Role) -> Callable[[Customer], Awaitable[Customer]]:
     async def check(customer: CurrentCustomer) -> Customer:
         if customer.role not in allowed:
             raise Forbidden("Your account cannot do this.", code="forbidden")
+        if customer.status != CustomerStatus.active:  # a blocked staff account is disarmed
+            raise Forbidden("This staff account is blocked.", code="account_blocked")
         return customer
 
     return check

@@ -106,10 +106,14 @@ def checked_language(language: str) -> str:
 OLDEST_AGE = 120
 
 
-def checked_birth_date(born: date | None, today: date) -> date | None:
-    if born is None:
+def checked_birth_date(written: str | None, today: date) -> date | None:
+    if written is None:
         return None
-    if born > today or today.year - born.year > OLDEST_AGE:
+    try:
+        born = date.fromisoformat(written)
+    except ValueError:
+        born = None
+    if born is None or born > today or today.year - born.year > OLDEST_AGE:
         raise InvalidInput(
             "Give your real date of birth (YYYY-MM-DD).",
             code="invalid_date_of_birth",

@@ -43,7 +43,8 @@ class UpdateMeIn(_Body):
 
     language: Language | None = None
     # Asked for by market rules (e.g. Italian top-ups: 18 or older, resident in Italy).
-    date_of_birth: date | None = None
+    # "YYYY-MM-DD" and nothing else: a number would silently read as a day in 1970.
+    date_of_birth: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")] | None = None
     residence_country: Annotated[str, Field(max_length=8)] | None = None
 
 

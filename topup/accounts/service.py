@@ -8,7 +8,6 @@ unsaved "decoy" customer, and the real owner is told by email or SMS that someon
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +44,7 @@ from topup.kit.phone import ParsedPhone, invalid_phone, parse_phone
 from topup.notifications import service as notifications
 from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
+from topup.risk import audit
 
 
 @dataclass(frozen=True)
@@ -320,7 +320,7 @@ def ensure_can_buy(customer: Customer) -> Customer:
 @dataclass(frozen=True)
 class ProfileChanges:
     language: str | None
-    date_of_birth: date | None
+    date_of_birth: str | None  # YYYY-MM-DD
     residence_country: str | None
     given: frozenset[str]  # the fields the request named; a named null clears it
 
@@ -343,10 +343,24 @@ async def update_profile(
         raise Unauthorized("Log in again.", code="unauthorized")
     if language is not None:
         customer.language = language
+    before = (customer.date_of_birth, customer.residence_country)
     if "date_of_birth" in changes.given:
         customer.date_of_birth = born
     if "residence_country" in changes.given:
         customer.residence_country = residence
+    if (customer.date_of_birth, customer.residence_country) != before:
+        # Market rules read these two: who changed them, from what to what, is kept.
+        audit.record(
+            session,
+            kind="profile",
+            outcome="profile_changed",
+            actor=customer.id,
+            customer_id=customer.id,
+            inputs={
+                "date_of_birth": [str(before[0]), str(customer.date_of_birth)],
+                "residence_country": [before[1], customer.residence_country],
+            },
+        )
     return customer
 
 

@@ -24,7 +24,7 @@ from topup.backoffice.schemas import (
     StaffOrderOut,
 )
 from topup.kit.db import unit_of_work
-from topup.kit.errors import InvalidInput, NotFound
+from topup.kit.errors import Forbidden, InvalidInput, NotFound
 from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
@@ -33,6 +33,7 @@ from topup.orders.endpoints import order_out
 from topup.orders.lifecycle import drive
 from topup.orders.models import Order, OrderStatus
 from topup.orders.repository import OrderRepository
+from topup.orders.review import review_deadline
 from topup.payments.repository import CardRepository
 from topup.risk import blocks, rules
 from topup.risk.models import RiskDecision
@@ -152,6 +153,7 @@ async def _after_decision(runtime: RuntimeDep, order_id: str) -> Response:
 async def block_customer(
     customer_id: CustomerId, body: ReasonIn, staff: Staff, session: SessionDep
 ) -> CustomerEnvelope:
+    _not_yourself(staff, customer_id)
     customer = await blocks.block_customer(session, customer_id, reason=body.reason, actor=staff.id)
     return CustomerEnvelope(customer=customer_out(customer))
 
@@ -160,6 +162,7 @@ async def block_customer(
 async def unblock_customer(
     customer_id: CustomerId, staff: Staff, session: SessionDep
 ) -> CustomerEnvelope:
+    _not_yourself(staff, customer_id)
     customer = await blocks.unblock_customer(session, customer_id, actor=staff.id)
     return CustomerEnvelope(customer=customer_out(customer))
 
@@ -177,6 +180,11 @@ async def block_card(body: CardBlockIn, staff: Staff, session: SessionDep) -> Re
 async def unblock_card(fingerprint: Fingerprint, staff: Staff, session: SessionDep) -> Response:
     await blocks.unblock_card(session, fingerprint, actor=staff.id)
     return Response(status_code=204)
+
+
+def _not_yourself(staff: Customer, customer_id: str) -> None:
+    if staff.id == customer_id:
+        raise Forbidden("Staff cannot block or unblock their own account.", code="own_account")
 
 
 async def _fingerprint_of(session: SessionDep, body: CardBlockIn) -> str:
@@ -237,7 +245,7 @@ async def _staff_order(session: Any, order: Order) -> dict[str, Any]:
         risk_outcome=order.risk_outcome,
         risk_score=order.risk_score,
         review_decision=order.review_decision,
-        review_deadline=order.expires_at if order.status == OrderStatus.review else None,
+        review_deadline=review_deadline(order) if order.status == OrderStatus.review else None,
         card_fingerprint=order.card_fingerprint,
         card_country=order.card_country,
         decisions=[DecisionOut.model_validate(row, from_attributes=True) for row in decisions],

@@ -20,7 +20,7 @@ class CardBlockIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     card_id: Annotated[str, Field(max_length=40)] | None = None
-    fingerprint: Annotated[str, Field(max_length=64)] | None = None
+    fingerprint: Annotated[str, Field(pattern=r"^[0-9a-zA-Z_-]{1,64}$")] | None = None
     reason: Annotated[str, Field(max_length=400)]
 
 

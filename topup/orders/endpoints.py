@@ -20,6 +20,7 @@ from topup.orders.repository import OrderRepository
 from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
 from topup.orders.service import NewCard, PlaceOrder, place_order
 from topup.providers.payments.base import CardDetails
+from topup.risk import audit
 from topup.runtime import Runtime
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -28,6 +29,11 @@ IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
 ]
 OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
+# Refusals by a risk rule that answer with an error rather than a rejected order: the
+# audit log keeps them too.
+AUDITED_REFUSALS = frozenset(
+    {"account_blocked", "card_blocked", "duplicate_recipient", "profile_incomplete"}
+)
 
 
 def order_out(order: Order) -> dict[str, Any]:
@@ -115,9 +121,18 @@ async def _place(
             await idempotency.complete(
                 session, customer_id=customer.id, key=key, status_code=201, body=answer
             )
-    except AppError:
+    except AppError as refusal:
         # Refused before anything was done: the key is free for a corrected request.
         await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
+            async with unit_of_work(runtime.session_factory) as session:
+                audit.record(
+                    session,
+                    kind="order",
+                    outcome=refusal.code,
+                    customer_id=customer.id,
+                    inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
+                )
         raise
     background.add_task(drive, runtime.order_deps(), order.id)  # the fast path
     return json_response(answer, 201)

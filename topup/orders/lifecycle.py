@@ -39,6 +39,11 @@ from topup.providers.suppliers.base import (
 from topup.risk import audit
 from topup.risk.models import Outcome
 
+# An order held for review waits at most this long for a decision (then it is rejected),
+# which leaves the rest of its 24 hours for the supplier once it is approved.
+REVIEW_LIMIT = timedelta(hours=20)
+EXPIRED, REJECTED = "expired", "rejected"
+
 # Polling a pending top-up: quickly at first, then every few minutes.
 POLL_DELAYS = (2, 5, 15, 30, 60, 120, 300)
 
@@ -124,7 +129,7 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
             # Held, not sent: a support user approves or rejects it; undecided by the
             # order's deadline, it is rejected and the hold released.
             current.status = OrderStatus.review.value
-            current.due_at = current.expires_at
+            current.due_at = current.created_at + REVIEW_LIMIT
             return
         current.status = OrderStatus.authorized.value
         current.due_at = clock.now()
@@ -264,9 +269,20 @@ async def _finish(
 
 
 async def _close_review(deps: OrderDeps, order: Order) -> None:
-    expired = order.review_decision is None
-    if expired and clock.now() < order.expires_at:
-        return  # claimed before its deadline and not decided: nothing to do yet
+    decision = order.review_decision
+    if decision is None:
+        if clock.now() < order.created_at + REVIEW_LIMIT:
+            return  # claimed before its deadline and not decided: nothing to do yet
+        # The deadline decides, unless a person decided a moment before: whichever writes
+        # first wins, and an approval is never voided behind its back.
+        async with unit_of_work(deps.session_factory) as session:
+            if not await OrderRepository(session).decide_review(
+                order.id, decision=EXPIRED, status=OrderStatus.review.value, now=clock.now()
+            ):
+                return
+        decision = EXPIRED
+    if decision not in (EXPIRED, REJECTED):
+        return
     assert order.gateway_reference is not None
     await deps.gateway.void(order.gateway_reference)
     faults.checkpoint("order.review_voided_at_gateway")
@@ -275,15 +291,15 @@ async def _close_review(deps: OrderDeps, order: Order) -> None:
         await ledger_entries.release(session, current)
         current.status = OrderStatus.rejected.value
         current.payment_status = PaymentStatus.voided.value
-        current.failure_code = "review_expired" if expired else "review_rejected"
-        if expired:
+        current.failure_code = "review_expired" if decision == EXPIRED else "review_rejected"
+        if decision == EXPIRED:
             audit.record(
                 session,
                 kind="review",
                 outcome="expired",
                 order_id=current.id,
                 customer_id=current.customer_id,
-                inputs={"deadline": current.expires_at.isoformat()},
+                inputs={"deadline": (current.created_at + REVIEW_LIMIT).isoformat()},
             )
         await order_messages.order_failed(session, current)
 

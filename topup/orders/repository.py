@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.orders.models import ACTIVE_STATUSES, Order
+from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 
 
 class OrderRepository:
@@ -63,6 +63,22 @@ class OrderRepository:
                 Order.due_at <= now,
             )
             .values(due_at=lease_until),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def decide_review(
+        self, order_id: str, *, decision: str, status: str, now: datetime
+    ) -> bool:
+        """Set a review decision if none is set yet; False if someone (or something) was first."""
+        result = await self.session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.status == OrderStatus.review.value,
+                Order.review_decision.is_(None),
+            )
+            .values(review_decision=decision, status=status, due_at=now, updated_at=now),
             execution_options={"synchronize_session": False},
         )
         return bool(getattr(result, "rowcount", 0))

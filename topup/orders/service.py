@@ -6,7 +6,7 @@ Nothing is charged here. The lifecycle (``lifecycle.py``) takes the order on fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,8 +24,13 @@ from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
 from topup.payments.models import SavedCard
 from topup.payments.repository import CardRepository
-from topup.payments.service import save_card
-from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
+from topup.payments.service import keep_card
+from topup.providers.payments.base import (
+    CardDetails,
+    CardRejected,
+    PaymentGateway,
+    TokenizedCard,
+)
 from topup.providers.suppliers.base import NumberLookup
 from topup.risk import service as risk
 from topup.risk.models import Outcome
@@ -63,6 +68,9 @@ class PayingCard:
     brand: str
     fingerprint: str
     country: str | None
+    # A new card the customer asked to keep: stored once the order has been judged, so
+    # that nothing is written before the risk lock is taken.
+    to_keep: TokenizedCard | None = None
 
     @classmethod
     def saved(cls, card: SavedCard) -> PayingCard:
@@ -103,6 +111,9 @@ async def place_order(
         ),
     )
     rejected = verdict.outcome is Outcome.reject
+    if card.to_keep is not None:
+        kept = await keep_card(session, customer, card.to_keep)
+        card = replace(card, saved_card_id=kept.id, to_keep=None)
     now = clock.now()
     order = Order(
         id=order_id,
@@ -214,10 +225,6 @@ async def _card(
             )
         return PayingCard.saved(card)
     assert request.new_card is not None
-    if request.new_card.save:
-        return PayingCard.saved(
-            await save_card(session, gateway, customer, request.new_card.details)
-        )
     try:
         tokenized = await gateway.tokenize(request.new_card.details)
     except CardRejected as rejected:
@@ -231,4 +238,5 @@ async def _card(
         tokenized.brand.value,
         tokenized.fingerprint,
         tokenized.country,
+        to_keep=tokenized if request.new_card.save else None,
     )

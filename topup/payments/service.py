@@ -13,7 +13,12 @@ from topup.kit.errors import InvalidInput, NotFound
 from topup.kit.ids import new_id
 from topup.payments.models import SavedCard
 from topup.payments.repository import CardRepository
-from topup.providers.payments.base import CardDetails, CardRejected, PaymentGateway
+from topup.providers.payments.base import (
+    CardDetails,
+    CardRejected,
+    PaymentGateway,
+    TokenizedCard,
+)
 
 
 async def save_card(
@@ -25,6 +30,14 @@ async def save_card(
         tokenized = await gateway.tokenize(card)
     except CardRejected as rejected:
         raise InvalidInput(rejected.message, code=rejected.code, field=rejected.field) from None
+    return await keep_card(session, customer, tokenized)
+
+
+async def keep_card(
+    session: AsyncSession, customer: Customer, tokenized: TokenizedCard
+) -> SavedCard:
+    """Store a card the gateway has tokenised: the token and what may be shown, never the
+    number."""
     saved = SavedCard(
         id=new_id("card"),
         customer_id=customer.id,

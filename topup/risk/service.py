@@ -8,14 +8,16 @@ Every judgement is written to the audit log with what it was based on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from topup.accounts.repository import AccountRepository
+from topup.accounts.service import ensure_can_buy
 from topup.kit import clock
-from topup.kit.errors import Conflict, Forbidden, InvalidInput
+from topup.kit.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from topup.orders.models import Order
 from topup.risk import audit
 from topup.risk.blocks import block_card, block_customer
@@ -40,6 +42,12 @@ async def assess(session: AsyncSession, draft: Draft) -> Assessment:
     if draft.card_fingerprint:
         keys.append(f"card:{draft.card_fingerprint}")
     await repository.lock(keys, now)
+    # The account as it is now, under the lock: it may have been blocked since the request
+    # was authenticated, and another order of it may have just been stored.
+    customer = await AccountRepository(session).customer(draft.customer.id, for_update=True)
+    if customer is None:
+        raise Unauthorized("Log in again.", code="unauthorized")
+    draft = replace(draft, customer=ensure_can_buy(customer))
     await _refuse_a_blocked_card(repository, draft)
     market = await _market_refusal(repository, draft)
     thresholds = await repository.thresholds()
@@ -160,7 +168,8 @@ async def _limits(
         count, amount = await repository.window_totals(scope, since=since, market=rule.market)
         windows.append({"rule": rule.id, "count": count, "amount": amount})
         if breach is None and _breaks(rule, count, amount, draft.price):
-            breach = _Refusal(rule.id, "limit_exceeded", f"Limit reached: {rule.description}.")
+            message = f"Limit reached: {rule.description}."
+            breach = _Refusal(rule.id, "limit_exceeded", message[:200])  # the column's size
     return breach, windows
 
 

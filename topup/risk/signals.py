@@ -93,7 +93,9 @@ def _since(now: datetime, params: dict[str, Any]) -> datetime:
 async def card_country_mismatch(
     repository: RiskRepository, draft: Draft, params: dict[str, Any], now: datetime
 ) -> dict[str, Any] | None:
-    home = draft.customer.residence_country or draft.customer.country_iso2
+    # The phone's country, which an account cannot change (a new phone is a new account);
+    # the residence the customer states is no alibi for a foreign card.
+    home = draft.customer.country_iso2 or draft.customer.residence_country
     if draft.card_country and home and draft.card_country != home:
         return {"card_country": draft.card_country, "account_country": home}
     return None
