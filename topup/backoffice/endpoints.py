@@ -30,10 +30,9 @@ from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders import review
 from topup.orders.endpoints import order_out
-from topup.orders.lifecycle import drive
+from topup.orders.lifecycle import drive, review_deadline
 from topup.orders.models import Order, OrderStatus
 from topup.orders.repository import OrderRepository
-from topup.orders.review import review_deadline
 from topup.payments.repository import CardRepository
 from topup.risk import blocks, rules
 from topup.risk.models import RiskDecision

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,6 +43,11 @@ from topup.risk.models import Outcome
 # which leaves the rest of its 24 hours for the supplier once it is approved.
 REVIEW_LIMIT = timedelta(hours=20)
 EXPIRED, REJECTED = "expired", "rejected"
+
+
+def review_deadline(order: Order) -> datetime:
+    return order.created_at + REVIEW_LIMIT
+
 
 # Polling a pending top-up: quickly at first, then every few minutes.
 POLL_DELAYS = (2, 5, 15, 30, 60, 120, 300)
@@ -129,7 +134,7 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
             # Held, not sent: a support user approves or rejects it; undecided by the
             # order's deadline, it is rejected and the hold released.
             current.status = OrderStatus.review.value
-            current.due_at = current.created_at + REVIEW_LIMIT
+            current.due_at = review_deadline(current)
             return
         current.status = OrderStatus.authorized.value
         current.due_at = clock.now()
@@ -271,7 +276,7 @@ async def _finish(
 async def _close_review(deps: OrderDeps, order: Order) -> None:
     decision = order.review_decision
     if decision is None:
-        if clock.now() < order.created_at + REVIEW_LIMIT:
+        if clock.now() < review_deadline(order):
             return  # claimed before its deadline and not decided: nothing to do yet
         # The deadline decides, unless a person decided a moment before: whichever writes
         # first wins, and an approval is never voided behind its back.
@@ -299,7 +304,7 @@ async def _close_review(deps: OrderDeps, order: Order) -> None:
                 outcome="expired",
                 order_id=current.id,
                 customer_id=current.customer_id,
-                inputs={"deadline": (current.created_at + REVIEW_LIMIT).isoformat()},
+                inputs={"deadline": review_deadline(current).isoformat()},
             )
         await order_messages.order_failed(session, current)
 

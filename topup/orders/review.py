@@ -7,15 +7,13 @@ Both are audited with who decided.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.models import CustomerStatus
 from topup.accounts.repository import AccountRepository
 from topup.kit import clock
 from topup.kit.errors import Conflict, Forbidden, NotFound
-from topup.orders.lifecycle import REVIEW_LIMIT
+from topup.orders.lifecycle import review_deadline
 from topup.orders.models import Order, OrderStatus
 from topup.orders.repository import OrderRepository
 from topup.risk import audit
@@ -24,10 +22,6 @@ from topup.risk.repository import RiskRepository
 
 APPROVED = "approved"
 REJECTED = "rejected"
-
-
-def review_deadline(order: Order) -> datetime:
-    return order.created_at + REVIEW_LIMIT
 
 
 async def approve(session: AsyncSession, order_id: str, *, actor: str) -> Order:
