@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint pytest bench-lookup catalogue messages clean
+.PHONY: install run test lint pytest bench-lookup bench-orders catalogue messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,11 @@ pytest:
 # Lookups per second, in-process (see README, "Speed").
 bench-lookup: install
 	$(VENV)/bin/python scripts/bench_lookup.py
+
+# What the risk checks cost an order's placement, on SQLite (and PostgreSQL with
+# BENCH_DATABASE=postgresql+asyncpg://…; a throw-away database is made beside it).
+bench-orders: install
+	$(VENV)/bin/python scripts/bench_orders.py $(if $(BENCH_DATABASE),--database $(BENCH_DATABASE) --json bench-results/orders-postgresql.json)
 
 # Rebuild the shipped catalogue from libphonenumber, Babel and the FX snapshot.
 catalogue: install

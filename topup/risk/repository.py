@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,15 @@ COUNTED = [
         OrderStatus.succeeded,
     )
 ]
+
+
+@dataclass(frozen=True)
+class Window:
+    """One limit's view of past orders: whose (``scope``), since when, which market."""
+
+    scope: ColumnElement[bool]
+    since: datetime
+    market: str | None
 
 
 class RiskRepository:
@@ -96,17 +106,25 @@ class RiskRepository:
 
     # ---- windows over past orders -------------------------------------------------------
 
-    async def window_totals(
-        self, scope_filter: ColumnElement[bool], *, since: datetime, market: str | None
-    ) -> tuple[int, int]:
-        """(how many orders, their EUR cents) since ``since`` matching the scope."""
-        query = select(func.count(), func.coalesce(func.sum(Order.price_amount), 0)).where(
-            scope_filter, Order.status.in_(COUNTED), Order.created_at > since
+    async def window_totals(self, windows: Sequence[Window]) -> list[tuple[int, int]]:
+        """(how many orders, their EUR cents) in each window, all in one query: each window
+        is a filtered aggregate over the orders any of them can see."""
+        if not windows:
+            return []
+        columns: list[ColumnElement[int]] = []
+        for window in windows:
+            inside = and_(window.scope, Order.created_at > window.since)
+            if window.market is not None:
+                inside = and_(inside, Order.country_iso2 == window.market)
+            columns.append(func.count().filter(inside))
+            columns.append(func.coalesce(func.sum(Order.price_amount).filter(inside), 0))
+        query = select(*columns).where(
+            Order.status.in_(COUNTED),
+            or_(*(window.scope for window in windows)),
+            Order.created_at > min(window.since for window in windows),
         )
-        if market is not None:
-            query = query.where(Order.country_iso2 == market)
-        count, amount = (await self.session.execute(query)).one()
-        return int(count), int(amount)
+        row = (await self.session.execute(query)).one()
+        return [(int(row[2 * i]), int(row[2 * i + 1])) for i in range(len(windows))]
 
     async def distinct_cards(self, customer_id: str, *, since: datetime) -> set[str]:
         query = select(Order.card_fingerprint).where(

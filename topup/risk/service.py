@@ -22,7 +22,7 @@ from topup.orders.models import Order
 from topup.risk import audit
 from topup.risk.blocks import block_card, block_customer
 from topup.risk.models import LimitRule, LimitScope, Outcome, RiskThresholds
-from topup.risk.repository import RiskRepository
+from topup.risk.repository import RiskRepository, Window
 from topup.risk.signals import Draft, Fired, fired_signals
 
 
@@ -156,21 +156,24 @@ async def _limits(
     repository: RiskRepository, draft: Draft
 ) -> tuple[_Refusal | None, list[dict[str, Any]]]:
     """The first limit this order would break, and every window's totals before it."""
-    windows: list[dict[str, Any]] = []
-    breach: _Refusal | None = None
+    rules: list[LimitRule] = []
+    windows: list[Window] = []
     for rule in await repository.limit_rules():
-        if rule.market is not None and rule.market != draft.market:
-            continue
         scope = _scope_filter(rule, draft)
-        if scope is None:
+        if scope is None or (rule.market is not None and rule.market != draft.market):
             continue
         since = clock.now() - timedelta(seconds=rule.window_seconds)
-        count, amount = await repository.window_totals(scope, since=since, market=rule.market)
-        windows.append({"rule": rule.id, "count": count, "amount": amount})
+        rules.append(rule)
+        windows.append(Window(scope, since, rule.market))
+    totals = await repository.window_totals(windows)
+    seen: list[dict[str, Any]] = []
+    breach: _Refusal | None = None
+    for rule, (count, amount) in zip(rules, totals, strict=True):
+        seen.append({"rule": rule.id, "count": count, "amount": amount})
         if breach is None and _breaks(rule, count, amount, draft.price):
             message = f"Limit reached: {rule.description}."
             breach = _Refusal(rule.id, "limit_exceeded", message[:200])  # the column's size
-    return breach, windows
+    return breach, seen
 
 
 def _scope_filter(rule: LimitRule, draft: Draft) -> Any:
@@ -217,11 +220,8 @@ async def _block_as_told(
     block by staff. Returns the failure code that says so, if any."""
     blocked: str | None = None
     for signal in fired:
-        rule = await repository.signal_rule(signal.signal_id)
-        if rule is None:
-            continue
-        reason = f"automatic: {rule.description}"
-        if rule.params.get("block_card") and draft.card_fingerprint:
+        reason = f"automatic: {signal.description}"
+        if signal.params.get("block_card") and draft.card_fingerprint:
             await block_card(
                 repository.session,
                 draft.card_fingerprint,
@@ -230,7 +230,7 @@ async def _block_as_told(
                 customer_id=draft.customer.id,
             )
             blocked = blocked or "card_blocked"
-        if rule.params.get("block_account"):
+        if signal.params.get("block_account"):
             await block_customer(
                 repository.session, draft.customer.id, reason=reason, actor=audit.SYSTEM
             )

@@ -33,6 +33,8 @@ class Fired:
     signal_id: str
     weight: int
     evidence: dict[str, Any]
+    params: dict[str, Any]  # the rule's, e.g. whether firing blocks the card
+    description: str
 
 
 class Params(BaseModel):
@@ -162,5 +164,5 @@ async def fired_signals(repository: RiskRepository, draft: Draft, now: datetime)
             continue
         evidence = await check(repository, draft, rule.params, now)
         if evidence is not None:
-            fired.append(Fired(rule.id, rule.weight, evidence))
+            fired.append(Fired(rule.id, rule.weight, evidence, rule.params, rule.description))
     return fired
