@@ -180,6 +180,47 @@ async def test_messages_queued_before_delivery_existed_are_closed_not_sent(
     assert tuple(row) == ("dead", "queued before delivery existed", "en")
 
 
+async def test_orders_paid_with_a_saved_card_learn_its_fingerprint(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade(fresh_engine, "0010")
+    moment = "'2026-01-01 00:00:00'"
+    async with fresh_engine.begin() as connection:
+        for statement in (
+            "INSERT INTO customers (id, status, role, language, created_at)"
+            f" VALUES ('cus_1', 'active', 'customer', 'en', {moment})",
+            "INSERT INTO saved_cards (id, customer_id, gateway_token, brand, last4, exp_month,"
+            f" exp_year, fingerprint, created_at) VALUES ('card_1', 'cus_1', 'tok', 'visa',"
+            f" '4242', 12, 2030, 'fp_1', {moment})",
+            *(
+                "INSERT INTO orders (id, customer_id, status, country_iso2, operator_id,"
+                " operator_name, product_id, local_amount, local_currency, price_amount,"
+                " cost_amount, fee_amount, vat_amount, payment_method, card_id, payment_status,"
+                f" attempts, due_at, expires_at, created_at, updated_at) VALUES ('{order_id}',"
+                " 'cus_1', 'succeeded', 'NG', 'ng-mtn', 'MTN', 'ng-mtn-2500', 250000, 'NGN',"
+                f" 199, 150, 20, 29, 'card', {card_id}, 'captured', 0, {moment}, {moment},"
+                f" {moment}, {moment})"
+                for order_id, card_id in (("ord_saved", "'card_1'"), ("ord_once", "NULL"))
+            ),
+        ):
+            await connection.execute(text(statement))
+
+    await upgrade(fresh_engine)
+
+    async with fresh_engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT id, card_fingerprint, risk_outcome, risk_score FROM orders ORDER BY id"
+                )
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("ord_once", None, "allow", 0),
+        ("ord_saved", "fp_1", "allow", 0),
+    ]
+
+
 async def test_downgrade_to_0001_drops_exactly_the_later_tables(
     fresh_engine: AsyncEngine,
 ) -> None:
