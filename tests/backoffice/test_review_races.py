@@ -3,6 +3,8 @@ staff cannot decide for themselves; what changed while the order waited still co
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -164,3 +166,39 @@ async def test_a_foreign_card_is_a_foreign_card_whatever_residence_is_stated(ris
         )
     assert decision is not None
     assert [signal["id"] for signal in decision.inputs["signals"]] == ["card_country_mismatch"]
+
+
+async def test_the_buyer_hears_the_order_is_checked_and_then_how_it_ended(risky: Risky) -> None:
+    _, admin = await staff(risky, "admin")
+    _, support = await staff(risky)
+    await risky.http.put(
+        "/v1/admin/rules/thresholds",
+        json={"review_score": 10, "reject_score": 100, "duplicate_window_seconds": 120},
+        headers=admin,
+    )
+    email = "held@example.com"
+    _, buyer = await risky.buyer(country_iso2="GB", email=email, email_key=email)
+    placed = await risky.order(buyer)
+    await settle(risky.runtime, rounds=2)
+
+    [checking] = await outbox(risky, email)
+    assert checking["kind"] == "order_in_review"
+    assert checking["subject"] == "We are checking your top-up to +234 803 123 4567"
+    assert "reserved on your card (Visa •••• 4242), not charged" in checking["body"]
+    assert "within 20 hours" in checking["body"]
+
+    await risky.http.post(
+        f"/v1/admin/reviews/{placed.json()['id']}/reject", json={"reason": "r"}, headers=support
+    )
+
+    assert [message["kind"] for message in await outbox(risky, email)] == [
+        "order_failed",
+        "order_in_review",
+    ]
+
+
+async def outbox(risky: Risky, to: str) -> list[dict[str, Any]]:
+    response = await risky.http.get("/v1/sandbox/messages", params={"to": to})
+    assert response.status_code == 200
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data

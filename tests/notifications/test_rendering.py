@@ -68,6 +68,7 @@ EMAILS: dict[str, dict[str, object]] = {
     "order_succeeded": RECEIPT,
     "order_failed": RECEIPT,
     "order_delayed": RECEIPT,
+    "order_in_review": RECEIPT | {"hours": 20},
     "password_reset": {"first_name": "Ada", "link": "http://x/r?t=1", "token": "t", "minutes": 60},
     "account_deleted": {"first_name": "Ada"},
     "signup_attempt": {},

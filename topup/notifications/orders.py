@@ -44,13 +44,25 @@ async def order_failed(session: AsyncSession, order: Order) -> None:
     await _buyer_email(session, order, customer, "order_failed")
 
 
+async def order_in_review(session: AsyncSession, order: Order, *, decided_within: int) -> None:
+    """Held for review: the buyer learns the money is only reserved, and for how long
+    (``decided_within`` hours)."""
+    customer = await AccountRepository(session).customer(order.customer_id)
+    await _buyer_email(session, order, customer, "order_in_review", hours=decided_within)
+
+
 async def order_delayed(session: AsyncSession, order: Order) -> None:
     customer = await AccountRepository(session).customer(order.customer_id)
     await _buyer_email(session, order, customer, "order_delayed")
 
 
 async def _buyer_email(
-    session: AsyncSession, order: Order, customer: Customer | None, kind: str
+    session: AsyncSession,
+    order: Order,
+    customer: Customer | None,
+    kind: str,
+    *,
+    hours: int | None = None,
 ) -> None:
     if customer is None or customer.email is None:  # the account was deleted meanwhile
         return
@@ -78,6 +90,7 @@ async def _buyer_email(
         message=order.message,
         balance_code=balance_code,
         failure_code=order.failure_code,
+        hours=hours,
     )
 
 

@@ -135,6 +135,9 @@ async def _authorize(deps: OrderDeps, order: Order) -> None:
             # order's deadline, it is rejected and the hold released.
             current.status = OrderStatus.review.value
             current.due_at = review_deadline(current)
+            await order_messages.order_in_review(
+                session, current, decided_within=int(REVIEW_LIMIT.total_seconds() // 3600)
+            )
             return
         current.status = OrderStatus.authorized.value
         current.due_at = clock.now()
