@@ -22,6 +22,7 @@ from topup.accounts.endpoints import router as accounts_router
 from topup.backoffice.endpoints import router as admin_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
+from topup.kit.bodylimit import LimitBody
 from topup.kit.errors import AppError
 from topup.kit.http import RuntimeDep, json_response
 from topup.kit.logging import configure_logging
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="International mobile top-up: send prepaid credit to a phone "
         "in 60+ countries, paid in euros.",
     )
+    app.add_middleware(LimitBody)  # inside ObserveRequests: a 413 is measured and logged
     app.add_middleware(ObserveRequests)
     _add_error_handlers(app)
     app.include_router(catalogue_router)
