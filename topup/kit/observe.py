@@ -36,6 +36,25 @@ INTERNAL_ERROR_START: Message = {
 INTERNAL_ERROR_BODY: Message = {"type": "http.response.body", "body": _INTERNAL_ERROR}
 
 
+# Every answer: never sniff a type, never be framed, never leak the path as a referrer.
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# JSON needs no scripts, styles or frames at all; the HTML of /docs keeps its own needs.
+JSON_POLICY = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+
+
+def with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    present = {name.lower() for name, _ in headers}
+    added = [pair for pair in SECURITY_HEADERS if pair[0] not in present]
+    content_type = next((value for name, value in headers if name.lower() == b"content-type"), b"")
+    if content_type.startswith(b"application/json") and JSON_POLICY[0] not in present:
+        added.append(JSON_POLICY)
+    return headers + added
+
+
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
@@ -63,7 +82,7 @@ class ObserveRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = with_security_headers([*message.get("headers", ()), header])
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
