@@ -147,8 +147,9 @@ def recipient_sms_body(
     variants = [(True, True), (False, True), (False, False)]
     if not balance_code:
         variants = [(True, False), (False, False)]
-    texts = [
-        sms_text(
+    text = ""
+    for with_operator, with_balance_code in variants:  # rendered only until one fits
+        text = sms_text(
             render(
                 language,
                 "topup_received.sms",
@@ -161,12 +162,9 @@ def recipient_sms_body(
                 with_balance_code=with_balance_code,
             )
         )
-        for with_operator, with_balance_code in variants
-    ]
-    for text in texts:
         if count_segments(text).segments == 1:
-            return text
-    return texts[-1]
+            break
+    return text  # the one that fits, or the shortest wording there is
 
 
 def _card_label(order: Order) -> str:
