@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Query, Response
@@ -86,15 +87,24 @@ def request_from(body: OrderIn) -> PlaceOrder:
     )
 
 
-async def _place(
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The answer to a placement: the stored one when the key was seen before."""
+
+    status_code: int
+    body: Any
+    order_id: str | None  # set when this call placed the order: it is to be driven now
+
+
+async def place_once(
     runtime: Runtime,
     customer: Customer,
     key: str,
     scope: str,
     fingerprint_body: Any,
     request: PlaceOrder,
-    background: BackgroundTasks,
-) -> Response:
+) -> Placed:
+    """Place an order under an idempotency key: the API and the pages both come here."""
     fingerprint = idempotency.fingerprint(
         scope, fingerprint_body, secret=runtime.settings.secret_key
     )
@@ -106,7 +116,7 @@ async def _place(
         request_fingerprint=fingerprint,
     )
     if replay is not None:
-        return json_response(replay.body, replay.status_code)
+        return Placed(replay.status_code, replay.body, None)
     try:
         async with unit_of_work(runtime.session_factory) as session:
             order = await place_order(
@@ -134,8 +144,22 @@ async def _place(
                     inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
                 )
         raise
-    background.add_task(drive, runtime.order_deps(), order.id)  # the fast path
-    return json_response(answer, 201)
+    return Placed(201, answer, order.id)
+
+
+async def _place(
+    runtime: Runtime,
+    customer: Customer,
+    key: str,
+    scope: str,
+    fingerprint_body: Any,
+    request: PlaceOrder,
+    background: BackgroundTasks,
+) -> Response:
+    placed = await place_once(runtime, customer, key, scope, fingerprint_body, request)
+    if placed.order_id is not None:
+        background.add_task(drive, runtime.order_deps(), placed.order_id)  # the fast path
+    return json_response(placed.body, placed.status_code)
 
 
 @router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
@@ -159,6 +183,32 @@ async def create_order(
     )
 
 
+async def repeat_request(
+    runtime: Runtime, customer: Customer, order_id: str, confirm_duplicate: bool
+) -> PlaceOrder:
+    """The same recipient and product as an earlier order, paid with the same saved card."""
+    async with runtime.session_factory() as session:
+        previous = await OrderRepository(session).order_of(customer.id, order_id)
+    if previous is None or previous.recipient_phone is None:
+        raise NotFound("No such order.", code="order_not_found", field="order_id")
+    if previous.card_id is None:
+        raise InvalidInput(
+            "That order was paid with a card that was not saved.",
+            code="card_not_found",
+            field="order_id",
+        )
+    return PlaceOrder(
+        recipient_phone=previous.recipient_phone,
+        product_id=previous.product_id,
+        amount=previous.local_amount,
+        amount_currency=previous.local_currency,
+        card_id=previous.card_id,
+        new_card=None,
+        message=None,
+        confirm_duplicate=confirm_duplicate,
+    )
+
+
 @router.post("/{order_id}/repeat", status_code=201, response_model=OrderOut, responses=ERRORS)
 async def repeat_order(
     order_id: OrderId,
@@ -172,26 +222,7 @@ async def repeat_order(
     of the last top-up to that number, send ``{"confirm_duplicate": true}``."""
     key = idempotency.checked_key(idempotency_key)
     confirm_duplicate = body.confirm_duplicate if body is not None else False
-    async with runtime.session_factory() as session:
-        previous = await OrderRepository(session).order_of(customer.id, order_id)
-    if previous is None or previous.recipient_phone is None:
-        raise NotFound("No such order.", code="order_not_found", field="order_id")
-    if previous.card_id is None:
-        raise InvalidInput(
-            "That order was paid with a card that was not saved.",
-            code="card_not_found",
-            field="order_id",
-        )
-    request = PlaceOrder(
-        recipient_phone=previous.recipient_phone,
-        product_id=previous.product_id,
-        amount=previous.local_amount,
-        amount_currency=previous.local_currency,
-        card_id=previous.card_id,
-        new_card=None,
-        message=None,
-        confirm_duplicate=confirm_duplicate,
-    )
+    request = await repeat_request(runtime, customer, order_id, confirm_duplicate)
     fingerprinted = {"confirm_duplicate": confirm_duplicate}
     return await _place(
         runtime,

@@ -91,8 +91,8 @@ async def place_order(
     ensure_can_buy(customer)
     message = checked_message(request.message)
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
-    product = _product(snapshot, found, request.product_id)
-    local_amount = _local_amount(product, request.amount, request.amount_currency)
+    product = product_for(snapshot, found, request.product_id)
+    local_amount = local_amount_of(product, request.amount, request.amount_currency)
     card = await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)
     order_id = new_id("ord")
@@ -168,7 +168,7 @@ async def _recipient(
         raise
 
 
-def _product(snapshot: CatalogueSnapshot, found: LookupResult, product_id: str) -> ProductEntry:
+def product_for(snapshot: CatalogueSnapshot, found: LookupResult, product_id: str) -> ProductEntry:
     product = snapshot.product(product_id)
     if product is None:
         raise InvalidInput(
@@ -183,7 +183,7 @@ def _product(snapshot: CatalogueSnapshot, found: LookupResult, product_id: str) 
     return product
 
 
-def _local_amount(product: ProductEntry, amount: int | None, currency: str | None) -> int:
+def local_amount_of(product: ProductEntry, amount: int | None, currency: str | None) -> int:
     if product.kind == "fixed":
         assert product.local_value is not None
         if amount is not None and (amount != product.local_value or currency != product.currency):
