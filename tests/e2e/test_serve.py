@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,112 +13,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.fixtures.databases import as_asyncpg, fresh_database
+from tests.fixtures.services import free_port, run_topup, served
 from tests.fixtures.sms_provider import RunningSmsProvider
 from tests.fixtures.smtp_server import RunningSmtp
 
 pytestmark = pytest.mark.e2e
 
-TOPUP = Path(sys.executable).parent / "topup"
-STARTUP_SECONDS = 30.0
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def service_environment(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-    environment = {
-        name: value for name, value in os.environ.items() if not name.startswith("TOPUP_")
-    }
-    environment["TOPUP_DATABASE_URL"] = database_url
-    return environment | (extra or {})
-
-
-def run_topup(
-    arguments: list[str], database_url: str, directory: Path
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(TOPUP), *arguments],
-        cwd=directory,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=service_environment(database_url),
-    )
-
-
-def topup(arguments: list[str], database_url: str, directory: Path) -> str:
-    completed = run_topup(arguments, database_url, directory)
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout
-
-
-def wait_until_healthy(process: subprocess.Popen[str], base_url: str, log_path: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"topup serve exited with {process.returncode}:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"topup serve did not answer /healthz within {STARTUP_SECONDS:.0f} s:\n"
-        f"{log_path.read_text()}"
-    )
-
-
-def served(
-    database_url: str, directory: Path, extra: dict[str, str] | None = None
-) -> Iterator[str]:
-    """Run `topup serve` (with ``extra`` settings) until the test is done; yield its URL."""
-    port = free_port()
-    log_path = directory / "serve.log"
-    with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            [str(TOPUP), "serve", "--port", str(port)],
-            cwd=directory,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=service_environment(database_url, extra),
-        )
-        try:
-            wait_until_healthy(process, f"http://127.0.0.1:{port}", log_path)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-@pytest.fixture
-def sqlite_service(tmp_path: Path) -> Iterator[str]:
-    yield from served(f"sqlite+aiosqlite:///{tmp_path / 'topup.db'}", tmp_path)
-
-
-@pytest.fixture
-async def postgres_url(tmp_path: Path) -> AsyncIterator[str]:
-    databases = fresh_database("postgresql", tmp_path)
-    yield as_asyncpg(await anext(databases))
-    await anext(databases, None)  # runs the generator on to dropping the database
-
-
-@pytest.fixture
-def postgres_service(postgres_url: str, tmp_path: Path) -> Iterator[str]:
-    assert topup(["db", "upgrade"], postgres_url, tmp_path).strip() == "Database at head."
-    yield from served(postgres_url, tmp_path)
 
 
 def assert_lookup_names_mtn_nigeria(base_url: str) -> None:
