@@ -33,6 +33,7 @@ from topup.notifications.endpoints import router as sandbox_router
 from topup.orders.endpoints import router as orders_router
 from topup.payments.endpoints import router as cards_router
 from topup.runtime import Runtime, build_runtime
+from topup.storefront import endpoints as storefront
 from topup.worker import run_forever
 
 log = structlog.get_logger("topup.http")
@@ -80,25 +81,35 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
     _add_operations(app)
+    storefront.mount(app)  # last: the API's paths come first
     return app
 
 
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def app_error(_request: Request, error: AppError) -> Response:
+    async def app_error(request: Request, error: AppError) -> Response:
+        if storefront.is_page(request):
+            return await storefront.error_page(request, error)
         response = json_response(error.body(), error.status_code)
         response.headers.update(error.headers)
         return response
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> Response:
-        return json_response(describe_validation_error(error.errors()).body(), 422)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        described = describe_validation_error(error.errors())
+        if storefront.is_page(request):
+            return await storefront.error_page(request, described)
+        return json_response(described.body(), 422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed"}
         code = codes.get(error.status_code, "http_error")
         message = "No such resource." if error.status_code == 404 else str(error.detail)
+        if storefront.is_page(request):
+            refusal = AppError(message, code=code)
+            refusal.status_code = error.status_code
+            return await storefront.error_page(request, refusal)
         response = json_response({"error": {"code": code, "message": message}}, error.status_code)
         response.headers.update(error.headers or {})
         return response

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from topup.kit.i18n import SUPPORTED_LANGUAGES
 from topup.notifications.orders import recipient_sms_body
-from topup.notifications.rendering import LOCALES, TEMPLATES, render, render_email
+from topup.notifications.rendering import LOCALES, render, render_email
 from topup.notifications.segments import count_segments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,16 +23,18 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 def template_sentences() -> set[str]:
     """What `make messages` would extract, read with the project's own babel.cfg."""
-    method_map = [("**", "jinja2")]
-    options = {"**": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options = parse_mapping_cfg(config)  # type: ignore[no-untyped-call]
     return {
         message[2] if isinstance(message[2], str) else message[2][0]
-        for message in extract_from_dir(str(TEMPLATES), method_map, options)
+        for message in extract_from_dir(str(ROOT), method_map, options)
     }
 
 
-def test_babel_cfg_names_the_template_directory() -> None:
-    assert "[jinja2: topup/templates/messages/**]" in (ROOT / "babel.cfg").read_text()
+def test_babel_cfg_names_both_template_directories() -> None:
+    config = (ROOT / "babel.cfg").read_text()
+    assert "[jinja2: topup/templates/messages/**]" in config
+    assert "[jinja2: topup/templates/pages/**]" in config
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

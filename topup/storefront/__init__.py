@@ -1,0 +1,1 @@
+"""The web storefront: server-rendered pages for people, on the same services as the API."""
