@@ -29,7 +29,7 @@ from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders import review
-from topup.orders.endpoints import order_out
+from topup.orders.endpoints import OrderId, order_out
 from topup.orders.lifecycle import drive, review_deadline
 from topup.orders.models import Order, OrderStatus
 from topup.orders.repository import OrderRepository
@@ -43,7 +43,6 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 ERRORS = error_responses(401, 403, 404, 409, 422)
 Staff = Annotated[Customer, Depends(require_role(Role.support, Role.admin))]
 Admin = Annotated[Customer, Depends(require_role(Role.admin))]
-OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
 CustomerId = Annotated[str, Path(pattern=r"^cus_[0-9a-f]{32}$")]
 RuleId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Market = Annotated[str, Path(pattern=r"^[A-Z]{2}$")]

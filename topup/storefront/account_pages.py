@@ -14,7 +14,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from babel import Locale
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from topup.accounts import service as accounts
 from topup.accounts import sessions
@@ -26,6 +26,7 @@ from topup.storefront.web import (
     LANGUAGE_COOKIE,
     ONE_YEAR,
     Visitor,
+    VisitorDep,
     checked_form,
     end_session,
     field_errors,
@@ -34,11 +35,9 @@ from topup.storefront.web import (
     redirect,
     safe_next,
     start_session,
-    visitor,
 )
 
 router = APIRouter(include_in_schema=False)
-VisitorDep = Annotated[Visitor, Depends(visitor)]
 NextPath = Annotated[str, Query(max_length=500)]
 SIGNUP_COOKIE = "topup_signup"
 SIGNUP_COOKIE_SECONDS = 3600

@@ -3,24 +3,22 @@ the static files, and the error page a browser sees instead of JSON."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from topup.kit.errors import AppError, Unauthorized
 from topup.storefront import account_pages, purchase_pages, sandbox_pages, shop_pages
 from topup.storefront.rendering import STATIC
 from topup.storefront.service import balance_code_table
-from topup.storefront.web import Visitor, page, redirect, visitor
+from topup.storefront.web import VisitorDep, page, redirect, visitor
 
 router = APIRouter(include_in_schema=False)
 router.include_router(shop_pages.router)
 router.include_router(account_pages.router)
 router.include_router(purchase_pages.router)
 router.include_router(sandbox_pages.router)
-VisitorDep = Annotated[Visitor, Depends(visitor)]
 # Paths a program calls: their errors stay JSON, whatever asked.
 API_PREFIXES = (
     "/v1/",

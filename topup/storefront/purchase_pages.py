@@ -5,22 +5,20 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
 
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError, InvalidInput
 from topup.kit.pagination import decode_cursor, encode_cursor
-from topup.orders.endpoints import place_once, repeat_request
+from topup.orders.endpoints import OrderId, place_once, repeat_request
 from topup.orders.models import Order
 from topup.orders.repository import OrderRepository
 from topup.payments.service import cards_of, remove_card
 from topup.storefront.shop_pages import to_order
-from topup.storefront.web import Visitor, checked_form, page, redirect, visitor
+from topup.storefront.web import Visitor, VisitorDep, checked_form, page, redirect
 
 router = APIRouter(include_in_schema=False)
-VisitorDep = Annotated[Visitor, Depends(visitor)]
-OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
 CardId = Annotated[str, Path(max_length=60)]
 PAGE_SIZE = 20
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from topup.kit.errors import NotFound
 from topup.notifications.repository import MessageRepository
-from topup.storefront.web import Visitor, page, visitor
+from topup.storefront.web import VisitorDep, page
 
 router = APIRouter(include_in_schema=False)
-VisitorDep = Annotated[Visitor, Depends(visitor)]
 SHOWN = 20
 
 

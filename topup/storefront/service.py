@@ -13,7 +13,7 @@ from topup.catalogue.snapshot import CatalogueSnapshot, OperatorEntry, ProductEn
 from topup.kit.errors import InvalidInput
 from topup.kit.money import currency_exponent, minor_unit
 from topup.lookup.service import LookupResult, look_up_number
-from topup.orders.models import ACTIVE_STATUSES, OrderStatus
+from topup.orders.models import ACTIVE_STATUSES
 from topup.orders.service import local_amount_of, product_for
 from topup.providers.suppliers.base import NumberLookup
 
@@ -122,6 +122,3 @@ async def offer_for(
 
 def is_final(status: str) -> bool:
     return status not in {active.value for active in ACTIVE_STATUSES}
-
-
-SUCCEEDED = OrderStatus.succeeded.value

@@ -10,12 +10,12 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 
 from topup.idempotency import service as idempotency
 from topup.kit.errors import AppError, InvalidInput, NotFound
 from topup.lookup.service import look_up_number
-from topup.orders.endpoints import Placed, place_once
+from topup.orders.endpoints import OrderId, Placed, place_once
 from topup.orders.lifecycle import drive
 from topup.orders.models import Order
 from topup.orders.repository import OrderRepository
@@ -23,11 +23,17 @@ from topup.orders.service import NewCard, PlaceOrder
 from topup.payments.service import cards_of
 from topup.providers.payments.base import CardDetails
 from topup.storefront.service import Offer, country_menu, is_final, offer_for
-from topup.storefront.web import Visitor, checked_form, field_errors, page, redirect, visitor
+from topup.storefront.web import (
+    Visitor,
+    VisitorDep,
+    checked_form,
+    field_errors,
+    full_path,
+    page,
+    redirect,
+)
 
 router = APIRouter(include_in_schema=False)
-VisitorDep = Annotated[Visitor, Depends(visitor)]
-OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
 PageText = Annotated[str, Query(max_length=200)]
 PAY_SCOPE = "storefront: pay"
 # The API's names for the fields of an order, and the form fields that hold them.
@@ -97,17 +103,12 @@ async def check_number(
 def _login_first(person: Visitor, back_to: str | None = None) -> Response | None:
     """Send a visitor who cannot buy yet to log in or to confirm their phone, and back
     (to ``back_to``, else to this page: a form post comes back to the page it came from)."""
-    back = quote(back_to or _current_path(person), safe="")
+    back = quote(back_to or full_path(person.request), safe="")
     if person.customer is None:
         return redirect(person, f"/login?next={back}")
     if person.customer.phone_verified_at is None:
         return redirect(person, f"/verify?next={back}")
     return None
-
-
-def _current_path(person: Visitor) -> str:
-    url = person.request.url
-    return f"{url.path}?{url.query}" if url.query else url.path
 
 
 @router.get("/topup/review")

@@ -16,10 +16,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from topup.accounts.models import Customer
@@ -113,6 +113,9 @@ async def visitor(request: Request) -> Visitor:
     return person
 
 
+VisitorDep = Annotated[Visitor, Depends(visitor)]
+
+
 async def _logged_in(
     request: Request, runtime: Runtime
 ) -> tuple[Customer | None, str | None, bool]:
@@ -201,7 +204,7 @@ def page(person: Visitor, template: str, status_code: int = 200, **context: Any)
         customer=person.customer,
         csrf_token=person.csrf_token,
         path=person.request.url.path,
-        full_path=_full_path(person.request),
+        full_path=full_path(person.request),
         sandbox=person.runtime.settings.is_sandbox,
         **context,
     )
@@ -210,7 +213,7 @@ def page(person: Visitor, template: str, status_code: int = 200, **context: Any)
     return response
 
 
-def _full_path(request: Request) -> str:
+def full_path(request: Request) -> str:
     query = request.url.query
     return f"{request.url.path}?{query}" if query else request.url.path
 
