@@ -32,8 +32,11 @@ from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
 from topup.orders.endpoints import router as orders_router
 from topup.payments.endpoints import router as cards_router
+from topup.refunds.endpoints import router as refunds_router
+from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
 from topup.storefront import endpoints as storefront
+from topup.wallet.endpoints import router as wallet_router
 from topup.worker import run_forever
 
 log = structlog.get_logger("topup.http")
@@ -78,8 +81,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(accounts_router)
     app.include_router(cards_router)
     app.include_router(orders_router)
+    app.include_router(wallet_router)
+    app.include_router(refunds_router)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
+    app.include_router(refunds_staff_router)
     _add_operations(app)
     storefront.mount(app)  # last: the API's paths come first
     return app

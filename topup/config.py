@@ -12,6 +12,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Self
 
+import holidays
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -62,6 +63,15 @@ class Settings(BaseSettings):
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.
     catalogue_cache_seconds: float = Field(default=30.0, ge=0)
+    # A wallet funding takes at least the minimum and at most the maximum (EUR cents) in
+    # one card payment: below it card fees eat the money, above it a stolen card would do
+    # too much harm before anyone noticed.
+    wallet_funding_min_cents: int = Field(default=500, ge=1)
+    wallet_funding_max_cents: int = Field(default=25_000, ge=1)
+    # Refund deadlines count the business days of this country (ISO 3166 alpha-2, and an
+    # optional subdivision such as "BY" for Bavaria), as the `holidays` library knows them.
+    business_country: str = Field(default="FR", pattern=r"^[A-Z]{2}$")
+    business_subdivision: str | None = None
     # Run the order worker inside the API process (the embedded default needs one command).
     run_worker: bool = True
 
@@ -102,6 +112,20 @@ class Settings(BaseSettings):
     @property
     def is_sandbox(self) -> bool:
         return self.env is not Environment.production
+
+    @model_validator(mode="after")
+    def wallet_bounds_in_order(self) -> Self:
+        if self.wallet_funding_min_cents > self.wallet_funding_max_cents:
+            raise ValueError("TOPUP_WALLET_FUNDING_MIN_CENTS is above the maximum")
+        return self
+
+    @model_validator(mode="after")
+    def business_calendar_known(self) -> Self:
+        try:
+            holidays.country_holidays(self.business_country, subdiv=self.business_subdivision)
+        except NotImplementedError as unknown:
+            raise ValueError(f"no holiday calendar for {self.business_country}") from unknown
+        return self
 
     @model_validator(mode="after")
     def refuse_sandbox_in_production(self) -> Self:

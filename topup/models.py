@@ -11,7 +11,9 @@ from topup.orders import models as orders_models
 from topup.payments import models as payments_models
 from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
+from topup.refunds import models as refunds_models
 from topup.risk import models as risk_models
+from topup.wallet import models as wallet_models
 
 metadata = Base.metadata
 
@@ -24,8 +26,10 @@ __all__ = [
     "notifications_models",
     "orders_models",
     "payments_models",
+    "refunds_models",
     "risk_models",
     "sandbox_clock",
     "sandbox_models",
     "simulator_models",
+    "wallet_models",
 ]

@@ -30,6 +30,9 @@ from topup.providers.sms.http import HttpSmsSender
 from topup.providers.suppliers.base import NumberLookup, TopupSupplier
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.simulator import SupplierSimulator
+from topup.refunds.policy import BusinessCalendar, business_calendar
+from topup.refunds.service import RefundDeps
+from topup.wallet.service import FundingBounds, FundingDeps
 
 
 @dataclass
@@ -53,6 +56,28 @@ class Runtime:
             self.supplier,
             self.settings.payment_gateway.value,
             self.settings.supplier.value,
+        )
+
+    def funding_deps(self) -> FundingDeps:
+        return FundingDeps(
+            self.session_factory, self.payment_gateway, self.settings.payment_gateway.value
+        )
+
+    def funding_bounds(self) -> FundingBounds:
+        return FundingBounds(
+            self.settings.wallet_funding_min_cents, self.settings.wallet_funding_max_cents
+        )
+
+    def business_calendar(self) -> BusinessCalendar:
+        return business_calendar(self.settings.business_country, self.settings.business_subdivision)
+
+    def refund_deps(self) -> RefundDeps:
+        return RefundDeps(
+            self.session_factory,
+            self.payment_gateway,
+            self.supplier,
+            self.settings.payment_gateway.value,
+            self.business_calendar(),
         )
 
     def notification_deps(self) -> NotificationDeps:

@@ -13,7 +13,9 @@ import structlog
 from topup.kit import sandbox_clock
 from topup.notifications import tasks as notification_tasks
 from topup.orders import tasks as order_tasks
+from topup.refunds import tasks as refund_tasks
 from topup.runtime import Runtime
+from topup.wallet import tasks as wallet_tasks
 
 log = structlog.get_logger("topup.worker")
 
@@ -24,6 +26,8 @@ async def run_round(runtime: Runtime) -> int:
         async with runtime.session_factory() as session:
             await sandbox_clock.sync(session)
     moved = await order_tasks.run_due(runtime.order_deps())
+    moved += await wallet_tasks.run_due(runtime.funding_deps())
+    moved += await refund_tasks.run_due(runtime.refund_deps())
     # Messages come second: an order finished in this round has its receipt sent in it.
     return moved + await notification_tasks.run_due(runtime.notification_deps())
 

@@ -47,6 +47,7 @@ RISK_TABLES = {
     "risk_decisions",
     "risk_locks",
 }
+WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -142,7 +143,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0011"}
+    assert await current_revision(fresh_engine) == {"0012"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -151,6 +152,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | SIMULATOR_TABLES
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
+        | WALLET_AND_REFUND_TABLES
         | {"alembic_version"}
     )
 
@@ -241,6 +243,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | SIMULATOR_TABLES
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
+        | WALLET_AND_REFUND_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

@@ -99,11 +99,6 @@ async def test_an_idempotency_key_is_required(client: httpx.AsyncClient, buyer: 
             "amount.currency",
         ),
         (order_body(number="378282246310005"), "unsupported_card_brand", "payment.card.number"),
-        (
-            order_body() | {"payment": {"wallet": True}},
-            "payment_method_unavailable",
-            "payment.wallet",
-        ),
         (order_body() | {"payment": {"card_id": "card_nope"}}, "card_not_found", "payment.card_id"),
         (order_body() | {"payment": {}}, "invalid_field", "payment"),
     ],

@@ -163,6 +163,14 @@ async def update_me(
 async def delete_me(
     body: DeleteAccountIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
-    """Erase the account's personal data; its orders stay, without them."""
-    await service.delete_account(session, runtime.accounts, customer, password=body.password)
+    """Erase the account's personal data; its orders stay, without them. If the wallet
+    still holds money, send `give_up_balance: true` to confirm it is given up (or ask for a
+    refund first); without it the answer is 422 `wallet_balance_remaining`."""
+    await service.delete_account(
+        session,
+        runtime.accounts,
+        customer,
+        password=body.password,
+        give_up_balance=body.give_up_balance,
+    )
     return Response(status_code=204)

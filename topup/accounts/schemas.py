@@ -73,6 +73,8 @@ class ResetPasswordIn(_Body):
 
 class DeleteAccountIn(_Body):
     password: PasswordText
+    # Topup's addition: needed when the wallet still holds money, which is then given up.
+    give_up_balance: bool = False
 
 
 class CustomerOut(BaseModel):

@@ -45,6 +45,7 @@ from topup.notifications import service as notifications
 from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
 from topup.risk import audit
+from topup.wallet import accounting as wallet
 
 
 @dataclass(frozen=True)
@@ -387,9 +388,16 @@ async def set_blocked(session: AsyncSession, customer_id: str, *, reason: str | 
 
 
 async def delete_account(
-    session: AsyncSession, policy: AccountPolicy, customer: Customer, *, password: str
+    session: AsyncSession,
+    policy: AccountPolicy,
+    customer: Customer,
+    *,
+    password: str,
+    give_up_balance: bool = False,
 ) -> None:
-    """Erase the personal data and end every session; orders and ledger rows stay."""
+    """Erase the personal data and end every session; orders and ledger rows stay. A
+    wallet that still holds money is closed only when ``give_up_balance`` says the
+    customer knowingly leaves it behind."""
     await policy.limiter.hit(Limits.password_check_per_account, customer.id)
     if not await policy.passwords.verify(customer.password_hash, password):
         raise Unauthorized(
@@ -400,6 +408,7 @@ async def delete_account(
     if locked is None:
         raise Unauthorized("Log in again.", code="unauthorized")
     address, first_name = locked.email, locked.first_name
+    await wallet.give_up_balance(session, locked.id, acknowledged=give_up_balance)
     await _erase(repository, locked)
     if address is not None:
         # Queued after the erasure, so it survives it; the worker erases it once it is sent.

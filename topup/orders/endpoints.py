@@ -16,7 +16,7 @@ from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders.lifecycle import drive
-from topup.orders.models import Order
+from topup.orders.models import Order, PaymentMethod
 from topup.orders.repository import OrderRepository
 from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
 from topup.orders.service import NewCard, PlaceOrder, place_order
@@ -60,12 +60,6 @@ def order_out(order: Order) -> dict[str, Any]:
 
 
 def request_from(body: OrderIn) -> PlaceOrder:
-    if body.payment.wallet:
-        raise InvalidInput(
-            "Paying from the wallet is not open yet; pay by card.",
-            code="payment_method_unavailable",
-            field="payment.wallet",
-        )
     card = body.payment.card
     new_card = (
         None
@@ -84,6 +78,7 @@ def request_from(body: OrderIn) -> PlaceOrder:
         new_card=new_card,
         message=body.message,
         confirm_duplicate=body.confirm_duplicate,
+        wallet=bool(body.payment.wallet),
     )
 
 
@@ -186,12 +181,14 @@ async def create_order(
 async def repeat_request(
     runtime: Runtime, customer: Customer, order_id: str, confirm_duplicate: bool
 ) -> PlaceOrder:
-    """The same recipient and product as an earlier order, paid with the same saved card."""
+    """The same recipient and product as an earlier order, paid the same way: from the
+    wallet, or with the same saved card."""
     async with runtime.session_factory() as session:
         previous = await OrderRepository(session).order_of(customer.id, order_id)
     if previous is None or previous.recipient_phone is None:
         raise NotFound("No such order.", code="order_not_found", field="order_id")
-    if previous.card_id is None:
+    paid_from_wallet = previous.payment_method == PaymentMethod.wallet
+    if previous.card_id is None and not paid_from_wallet:
         raise InvalidInput(
             "That order was paid with a card that was not saved.",
             code="card_not_found",
@@ -202,10 +199,11 @@ async def repeat_request(
         product_id=previous.product_id,
         amount=previous.local_amount,
         amount_currency=previous.local_currency,
-        card_id=previous.card_id,
+        card_id=None if paid_from_wallet else previous.card_id,
         new_card=None,
         message=None,
         confirm_duplicate=confirm_duplicate,
+        wallet=paid_from_wallet,
     )
 
 

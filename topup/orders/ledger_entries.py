@@ -1,7 +1,8 @@
 """What an order writes to the ledger, always in the order step's own transaction.
 
 - authorized: a hold of the price, from card clearing (what the gateway will owe us) to
-  orders in flight;
+  orders in flight; paid from the wallet, the hold is on the customer's wallet instead,
+  placed with the order itself;
 - succeeded: the hold posted, then the price split out of orders in flight into sales
   (the supplier cost), service fees and VAT payable, and the supplier cost owed;
 - failed: the hold voided, nothing moved.
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from topup.kit.money import Money
 from topup.ledger import service as ledger
 from topup.orders.models import Order
+from topup.wallet.accounting import open_wallet, wallet_account_id
 
 EUR = "EUR"
 IN_FLIGHT = "orders_in_flight:EUR"
@@ -43,6 +45,23 @@ async def hold(session: AsyncSession, order: Order, *, gateway: str) -> str:
         reference=order.id,
         idempotency_key=f"{order.id}:hold",
         movement=ledger.Movement(clearing, IN_FLIGHT, Money(order.price_amount, EUR)),
+        timeout_at=order.expires_at + HOLD_MARGIN,
+    )
+    return transfer.id
+
+
+async def wallet_hold(session: AsyncSession, order: Order) -> str:
+    """The price reserved on the customer's wallet, as the order is placed."""
+    await _accounts(session, (IN_FLIGHT, "orders_in_flight"))
+    await open_wallet(session, order.customer_id)
+    transfer = await ledger.hold(
+        session,
+        kind="wallet_order_hold",
+        reference=order.id,
+        idempotency_key=f"{order.id}:hold",
+        movement=ledger.Movement(
+            wallet_account_id(order.customer_id), IN_FLIGHT, Money(order.price_amount, EUR)
+        ),
         timeout_at=order.expires_at + HOLD_MARGIN,
     )
     return transfer.id

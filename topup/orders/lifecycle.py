@@ -26,7 +26,7 @@ from topup.kit.db import unit_of_work
 from topup.kit.money import Money
 from topup.notifications import orders as order_messages
 from topup.orders import ledger_entries
-from topup.orders.models import Order, OrderStatus, PaymentStatus
+from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
 from topup.providers.payments.base import AuthorizationStatus, PaymentGateway
 from topup.providers.suppliers.base import (
@@ -113,23 +113,33 @@ async def _record(
 # ---- created: authorize the card ---------------------------------------------------------
 
 
+def _from_wallet(order: Order) -> bool:
+    """Paid from the wallet: the hold was placed with the order, and no gateway is asked."""
+    return order.payment_method == PaymentMethod.wallet
+
+
 async def _authorize(deps: OrderDeps, order: Order) -> None:
-    assert order.card_token is not None
-    result = await deps.gateway.authorize(
-        order.card_token, Money(order.price_amount, "EUR"), idempotency_key=f"{order.id}:authorize"
-    )
-    faults.checkpoint("order.authorized_at_gateway")
+    result = None
+    if not _from_wallet(order):
+        assert order.card_token is not None
+        result = await deps.gateway.authorize(
+            order.card_token,
+            Money(order.price_amount, "EUR"),
+            idempotency_key=f"{order.id}:authorize",
+        )
+        faults.checkpoint("order.authorized_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
-        current.gateway_reference = result.reference
-        if result.status is AuthorizationStatus.declined:
-            current.status = OrderStatus.declined.value
-            current.payment_status = PaymentStatus.declined.value
-            current.failure_code = result.decline_code
-            return
-        hold = await ledger_entries.hold(session, current, gateway=deps.gateway_name)
-        current.hold_transfer_id = hold
-        current.payment_status = PaymentStatus.authorized.value
+        if result is not None:
+            current.gateway_reference = result.reference
+            if result.status is AuthorizationStatus.declined:
+                current.status = OrderStatus.declined.value
+                current.payment_status = PaymentStatus.declined.value
+                current.failure_code = result.decline_code
+                return
+            hold = await ledger_entries.hold(session, current, gateway=deps.gateway_name)
+            current.hold_transfer_id = hold
+            current.payment_status = PaymentStatus.authorized.value
         if current.risk_outcome == Outcome.review:
             # Held, not sent: a support user approves or rejects it; undecided by the
             # order's deadline, it is rejected and the hold released.
@@ -247,12 +257,13 @@ async def _finish(
     failure_code: str | None = None,
     supplier_transaction_id: str | None = None,
 ) -> None:
-    assert order.gateway_reference is not None
-    if succeeded:
-        await deps.gateway.capture(order.gateway_reference, Money(order.price_amount, "EUR"))
-    else:
-        await deps.gateway.void(order.gateway_reference)
-    faults.checkpoint("order.settled_at_gateway")
+    if not _from_wallet(order):
+        assert order.gateway_reference is not None
+        if succeeded:
+            await deps.gateway.capture(order.gateway_reference, Money(order.price_amount, "EUR"))
+        else:
+            await deps.gateway.void(order.gateway_reference)
+        faults.checkpoint("order.settled_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
         if succeeded:
@@ -291,9 +302,10 @@ async def _close_review(deps: OrderDeps, order: Order) -> None:
         decision = EXPIRED
     if decision not in (EXPIRED, REJECTED):
         return
-    assert order.gateway_reference is not None
-    await deps.gateway.void(order.gateway_reference)
-    faults.checkpoint("order.review_voided_at_gateway")
+    if not _from_wallet(order):
+        assert order.gateway_reference is not None
+        await deps.gateway.void(order.gateway_reference)
+        faults.checkpoint("order.review_voided_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
         await ledger_entries.release(session, current)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from topup.kit.db import Base
@@ -46,6 +46,16 @@ class PaymentStatus(StrEnum):
     declined = "declined"
 
 
+class PaymentMethod(StrEnum):
+    card = "card"
+    wallet = "wallet"
+
+
+# What kind of product an order bought; its refund policy is chosen by it. The catalogue
+# sells mobile top-ups only so far; calling cards and plans come with their own type.
+TOPUP = "topup"
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -53,6 +63,10 @@ class Order(Base):
         Index("ix_orders_status_due", "status", "due_at"),
         Index("ix_orders_recipient_created", "recipient_phone", "created_at"),
         Index("ix_orders_card_created", "card_fingerprint", "created_at"),
+        # Refund requests reserve money here: never more than the price that was paid.
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= price_amount", name="refunds_within_price"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -63,6 +77,7 @@ class Order(Base):
     operator_id: Mapped[str] = mapped_column(String(64))
     operator_name: Mapped[str] = mapped_column(String(100))
     product_id: Mapped[str] = mapped_column(String(80))
+    product_type: Mapped[str] = mapped_column(String(20), default=TOPUP, server_default=TOPUP)
     # Snapshots taken when the order was placed: later catalogue changes do not touch them.
     local_amount: Mapped[int] = mapped_column(BigInteger)
     local_currency: Mapped[str] = mapped_column(String(3))
@@ -85,6 +100,10 @@ class Order(Base):
     # A support user's decision on an order held for review: "approved" or "rejected".
     review_decision: Mapped[str | None] = mapped_column(String(8))
     payment_status: Mapped[str] = mapped_column(String(12))
+    # EUR cents that refund requests have claimed (requested, approved or paid); a
+    # rejected request gives its part back. One guarded UPDATE keeps two racing requests
+    # from claiming the same money.
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     gateway_reference: Mapped[str | None] = mapped_column(String(80))
     hold_transfer_id: Mapped[str | None] = mapped_column(String(40))
     supplier_transaction_id: Mapped[str | None] = mapped_column(String(80))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus
+from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus, PaymentStatus
 
 
 class OrderRepository:
@@ -82,3 +82,28 @@ class OrderRepository:
             execution_options={"synchronize_session": False},
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def claim_refund(self, order_id: str, amount: int) -> bool:
+        """Claim ``amount`` of a captured order's price for a refund; False when that
+        would claim more than was paid. One guarded UPDATE: of two racing requests for
+        the same money, the second finds the first's claim and is refused."""
+        result = await self.session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.payment_status == PaymentStatus.captured.value,
+                Order.refunded_amount + amount <= Order.price_amount,
+            )
+            .values(refunded_amount=Order.refunded_amount + amount),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def release_refund(self, order_id: str, amount: int) -> None:
+        """Give back a claim whose request was rejected."""
+        await self.session.execute(
+            update(Order)
+            .where(Order.id == order_id)
+            .values(refunded_amount=Order.refunded_amount - amount),
+            execution_options={"synchronize_session": False},
+        )

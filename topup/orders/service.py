@@ -17,8 +17,10 @@ from topup.catalogue.snapshot import CatalogueSnapshot, ProductEntry
 from topup.kit import clock
 from topup.kit.errors import InvalidInput
 from topup.kit.ids import new_id
+from topup.ledger.service import LedgerRefused
 from topup.lookup.service import LookupResult, look_up_number
-from topup.orders.models import Order, OrderStatus, PaymentStatus
+from topup.orders import ledger_entries
+from topup.orders.models import TOPUP, Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.personal_message import checked_message
 from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
@@ -35,6 +37,7 @@ from topup.providers.suppliers.base import NumberLookup
 from topup.risk import service as risk
 from topup.risk.models import Outcome
 from topup.risk.signals import Draft
+from topup.wallet.accounting import balance_of, ensure_available
 
 # How long an order may stay pending before it fails and its hold is released (DESIGN §5).
 PENDING_LIMIT = timedelta(hours=24)
@@ -56,6 +59,7 @@ class PlaceOrder:
     new_card: NewCard | None
     message: str | None
     confirm_duplicate: bool = False
+    wallet: bool = False  # paid from the wallet instead of a card
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,12 @@ async def place_order(
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
     product = product_for(snapshot, found, request.product_id)
     local_amount = local_amount_of(product, request.amount, request.amount_currency)
-    card = await _card(session, gateway, customer, request)
+    card = None if request.wallet else await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)
+    if request.wallet:  # refused before anything is judged or written
+        ensure_available(
+            await balance_of(session, customer.id), split.price, field="payment.wallet"
+        )
     order_id = new_id("ord")
     # Judged before the card is touched: a rejected order never reaches the gateway.
     verdict = await risk.assess(
@@ -105,13 +113,13 @@ async def place_order(
             recipient=found.e164,
             market=found.country.iso2,
             price=split.price,
-            card_fingerprint=card.fingerprint,
-            card_country=card.country,
+            card_fingerprint=card.fingerprint if card else None,
+            card_country=card.country if card else None,
             confirm_duplicate=request.confirm_duplicate,
         ),
     )
     rejected = verdict.outcome is Outcome.reject
-    if card.to_keep is not None:
+    if card is not None and card.to_keep is not None:
         kept = await keep_card(session, customer, card.to_keep)
         card = replace(card, saved_card_id=kept.id, to_keep=None)
     now = clock.now()
@@ -131,13 +139,14 @@ async def place_order(
         fee_amount=split.fee,
         vat_amount=split.vat,
         message=message,
-        payment_method="card",
-        card_id=card.saved_card_id,
-        card_token=card.token,
-        card_last4=card.last4,
-        card_brand=card.brand,
-        card_fingerprint=card.fingerprint,
-        card_country=card.country,
+        product_type=TOPUP,
+        payment_method=PaymentMethod.wallet.value if card is None else PaymentMethod.card.value,
+        card_id=card.saved_card_id if card else None,
+        card_token=card.token if card else None,
+        card_last4=card.last4 if card else None,
+        card_brand=card.brand if card else None,
+        card_fingerprint=card.fingerprint if card else None,
+        card_country=card.country if card else None,
         payment_status=PaymentStatus.none.value,
         gateway_reference=None,
         hold_transfer_id=None,
@@ -154,6 +163,15 @@ async def place_order(
     )
     OrderRepository(session).add(order)
     await session.flush()
+    if card is None and not rejected:
+        # The wallet is charged as the order is placed, in the same transaction: the hold
+        # is the reservation, and the ledger refuses it if another spend got there first.
+        try:
+            order.hold_transfer_id = await ledger_entries.wallet_hold(session, order)
+        except LedgerRefused as refused:
+            refused.field = "payment.wallet"
+            raise
+        order.payment_status = PaymentStatus.authorized.value
     return order
 
 

@@ -362,6 +362,7 @@ async def delete_account(person: VisitorDep) -> Response:
                 person.runtime.accounts,
                 person.customer,
                 password=form.get("delete_password", ""),
+                give_up_balance=form.get("give_up_balance") == "yes",
             )
     except AppError as error:
         errors = field_errors(error, {"password": "delete_password"})

@@ -1,0 +1,1 @@
+"""Refunds: policies as data, refund requests, and paying them to the wallet or the card."""

@@ -1,0 +1,112 @@
+"""The wallet in the ledger: one EUR liability account per customer.
+
+Money in (a card funding, a refund) is a credit to the account; money out (a top-up paid
+from the wallet) is first a pending debit, a hold, then posted or voided with the order.
+The account is opened with ``never_negative``, so the database itself refuses any debit,
+pending ones included, beyond what was credited: no race can overdraw it. Balances are
+read from the account row, never summed from transfers.
+
+This module knows only the ledger, so the accounts domain can ask it about a balance (an
+account deletion) without importing the wallet's endpoints or services.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from topup.kit.errors import Conflict, InvalidInput
+from topup.kit.money import Money
+from topup.ledger import service as ledger
+from topup.ledger.models import LedgerAccount
+from topup.ledger.repository import LedgerRepository
+
+EUR = "EUR"
+WALLET = "wallet"
+FORFEITED = "forfeited_balances:EUR"  # balances given up when an account was deleted
+
+
+def wallet_account_id(customer_id: str) -> str:
+    return f"{WALLET}:{customer_id}:{EUR}"
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """``balance`` is what the wallet holds; ``pending`` what top-ups in flight have
+    reserved of it. Only ``available`` can be spent."""
+
+    balance: int
+    pending: int
+
+    @property
+    def available(self) -> int:
+        return self.balance - self.pending
+
+    @classmethod
+    def of(cls, account: LedgerAccount | None) -> Balance:
+        if account is None:
+            return cls(0, 0)
+        return cls(account.credits_posted - account.debits_posted, account.debits_pending)
+
+
+async def open_wallet(session: AsyncSession, customer_id: str) -> LedgerAccount:
+    return await ledger.open_account(
+        session,
+        wallet_account_id(customer_id),
+        code=WALLET,
+        currency=EUR,
+        customer_id=customer_id,
+        never_negative=True,
+    )
+
+
+async def balance_of(session: AsyncSession, customer_id: str) -> Balance:
+    account = await LedgerRepository(session).account(wallet_account_id(customer_id))
+    return Balance.of(account)
+
+
+def ensure_available(balance: Balance, amount: int, *, field: str) -> None:
+    """Refuse early with the figures; the database constraint stays the real guard."""
+    if balance.available < amount:
+        raise ledger.LedgerRefused(
+            f"The wallet has {Money(balance.available, EUR).to_major()} EUR available"
+            f" and this costs {Money(amount, EUR).to_major()} EUR.",
+            field=field,
+        )
+
+
+async def give_up_balance(session: AsyncSession, customer_id: str, *, acknowledged: bool) -> int:
+    """Close the wallet of an account being deleted; returns the amount given up.
+
+    A balance is only given up when the customer said so in as many words: the money is
+    theirs, so deleting the account is refused until they either acknowledge it or ask
+    for a refund first. A wallet still paying for a top-up in flight cannot be closed.
+    """
+    balance = await balance_of(session, customer_id)
+    if balance.pending:
+        raise Conflict(
+            "A top-up paid from your wallet is still in progress; delete the account once"
+            " it has finished.",
+            code="wallet_payment_in_flight",
+        )
+    if balance.balance == 0:
+        return 0
+    if not acknowledged:
+        raise InvalidInput(
+            f"Your wallet still holds {Money(balance.balance, EUR).to_major()} EUR. Ask for"
+            " a refund first, or confirm that you give this balance up.",
+            code="wallet_balance_remaining",
+            field="give_up_balance",
+        )
+    await ledger.open_account(session, FORFEITED, code="forfeited_balances", currency=EUR)
+    await ledger.record(
+        session,
+        kind="wallet_given_up",
+        reference=customer_id,
+        idempotency_key=f"{customer_id}:wallet_given_up",
+        movements=[
+            ledger.Movement(wallet_account_id(customer_id), FORFEITED, Money(balance.balance, EUR))
+        ],
+    )
+    return balance.balance

@@ -1,0 +1,123 @@
+"""Every query of the wallet: fundings, and the wallet's lines read from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from topup.ledger.models import JournalEntry, Transfer, TransferKind
+from topup.wallet.models import OPEN_FUNDING_STATUSES, WalletFunding
+
+
+@dataclass(frozen=True, slots=True)
+class WalletLine:
+    """One movement of a wallet as the ledger holds it, with what it was for."""
+
+    transfer_id: str
+    transfer_kind: str
+    entry_kind: str  # for a posted hold: the kind of the hold's own entry
+    reference: str  # the order, funding, refund or customer the entry is about
+    debit_account_id: str
+    amount: int
+    created_at: datetime
+
+
+class WalletRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, funding: WalletFunding) -> None:
+        self.session.add(funding)
+
+    async def funding(self, funding_id: str, *, for_update: bool = False) -> WalletFunding | None:
+        return await self.session.get(
+            WalletFunding, funding_id, with_for_update=for_update, populate_existing=for_update
+        )
+
+    async def funding_by_key(self, customer_id: str, key: str) -> WalletFunding | None:
+        query = select(WalletFunding).where(
+            WalletFunding.customer_id == customer_id, WalletFunding.idempotency_key == key
+        )
+        return await self.session.scalar(query)
+
+    async def due_fundings(self, now: datetime, *, limit: int) -> Sequence[str]:
+        query = (
+            select(WalletFunding.id)
+            .where(
+                WalletFunding.status.in_([status.value for status in OPEN_FUNDING_STATUSES]),
+                WalletFunding.due_at <= now,
+            )
+            .order_by(WalletFunding.due_at)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def take_funding(self, funding_id: str, *, now: datetime, lease_until: datetime) -> bool:
+        """Lease one open funding to this worker: one conditional UPDATE, as for orders."""
+        result = await self.session.execute(
+            update(WalletFunding)
+            .where(
+                WalletFunding.id == funding_id,
+                WalletFunding.status.in_([status.value for status in OPEN_FUNDING_STATUSES]),
+                WalletFunding.due_at <= now,
+            )
+            .values(due_at=lease_until),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def lines(
+        self, account_id: str, *, limit: int, after: tuple[datetime, str] | None
+    ) -> list[WalletLine]:
+        """The wallet's posted movements and its open holds, newest first, by keyset.
+
+        A hold that was posted shows once, as its posting; one that was voided not at all,
+        since no money moved. Both sides use the ledger's per-account indexes."""
+        hold = aliased(Transfer)
+        hold_entry = aliased(JournalEntry)
+        resolution = aliased(Transfer)
+        still_open = ~exists().where(resolution.pending_id == Transfer.id)
+        query = (
+            select(
+                Transfer.id,
+                Transfer.kind,
+                JournalEntry.kind,
+                JournalEntry.reference,
+                hold_entry.kind,
+                hold_entry.reference,
+                Transfer.debit_account_id,
+                Transfer.amount,
+                Transfer.created_at,
+            )
+            .join(JournalEntry, JournalEntry.id == Transfer.entry_id)
+            .outerjoin(hold, hold.id == Transfer.pending_id)
+            .outerjoin(hold_entry, hold_entry.id == hold.entry_id)
+            .where(
+                or_(
+                    Transfer.debit_account_id == account_id,
+                    Transfer.credit_account_id == account_id,
+                ),
+                Transfer.kind != TransferKind.void_pending.value,
+                or_(Transfer.kind != TransferKind.pending.value, and_(still_open)),
+            )
+        )
+        if after is not None:
+            query = query.where(tuple_(Transfer.created_at, Transfer.id) < after)
+        query = query.order_by(Transfer.created_at.desc(), Transfer.id.desc()).limit(limit)
+        return [
+            WalletLine(
+                transfer_id=row[0],
+                transfer_kind=row[1],
+                entry_kind=row[4] if row[4] is not None else row[2],
+                reference=row[5] if row[5] is not None else row[3],
+                debit_account_id=row[6],
+                amount=int(row[7]),
+                created_at=row[8],
+            )
+            for row in await self.session.execute(query)
+        ]
