@@ -36,6 +36,7 @@ from topup.storefront.web import (
     safe_next,
     start_session,
 )
+from topup.wallet.accounting import balance_of
 
 router = APIRouter(include_in_schema=False)
 NextPath = Annotated[str, Query(max_length=500)]
@@ -291,7 +292,7 @@ def _territories(language: str) -> list[tuple[str, str]]:
     )
 
 
-def _account_page(
+async def _account_page(
     person: Visitor,
     *,
     errors: dict[str, AppError] | None = None,
@@ -304,6 +305,8 @@ def _account_page(
         "date_of_birth": customer.date_of_birth.isoformat() if customer.date_of_birth else "",
         "residence_country": customer.residence_country or "",
     }
+    async with person.runtime.session_factory() as session:
+        wallet = await balance_of(session, customer.id)
     return page(
         person,
         "account.html",
@@ -313,6 +316,7 @@ def _account_page(
         delete_errors=delete_errors or {},
         territories=_territories(person.language),
         notice=notice,
+        wallet=wallet,
     )
 
 
@@ -320,7 +324,7 @@ def _account_page(
 async def account(person: VisitorDep) -> Response:
     if person.customer is None:
         return redirect(person, "/login?next=%2Faccount")
-    return _account_page(person)
+    return await _account_page(person)
 
 
 @router.post("/account")
@@ -338,10 +342,12 @@ async def update_account(person: VisitorDep) -> Response:
         async with unit_of_work(person.runtime.session_factory) as session:
             person.customer = await accounts.update_profile(session, person.customer.id, changes)
     except AppError as error:
-        return _account_page(person, errors=field_errors(error), status_code=error.status_code)
+        return await _account_page(
+            person, errors=field_errors(error), status_code=error.status_code
+        )
     # The pages follow the language just chosen for the account's messages, this one too.
     person.language = person.customer.language
-    response = _account_page(person, notice="saved")
+    response = await _account_page(person, notice="saved")
     response.delete_cookie(LANGUAGE_COOKIE)
     return response
 
@@ -366,7 +372,7 @@ async def delete_account(person: VisitorDep) -> Response:
             )
     except AppError as error:
         errors = field_errors(error, {"password": "delete_password"})
-        return _account_page(person, delete_errors=errors, status_code=error.status_code)
+        return await _account_page(person, delete_errors=errors, status_code=error.status_code)
     person.customer = None
     end_session(person)
     return redirect(person, "/?deleted=1")

@@ -32,10 +32,12 @@ from topup.storefront.web import (
     page,
     redirect,
 )
+from topup.wallet.accounting import balance_of
 
 router = APIRouter(include_in_schema=False)
 PageText = Annotated[str, Query(max_length=200)]
 PAY_SCOPE = "storefront: pay"
+WALLET_CHOICE = "wallet"  # the "Pay with" choice that pays from the wallet
 # The API's names for the fields of an order, and the form fields that hold them.
 ORDER_FIELDS = {
     "recipient_phone": "phone",
@@ -46,6 +48,7 @@ ORDER_FIELDS = {
     "payment.card.exp_year": "exp_year",
     "payment.card.cvc": "cvc",
     "payment.card_id": "card",
+    "payment.wallet": "card",
     "payment": "card",
 }
 
@@ -172,12 +175,14 @@ async def _review_page(
     customer = person.require_customer()
     async with person.runtime.session_factory() as session:
         cards = list(await cards_of(session, customer))
+        wallet = await balance_of(session, customer.id)
     return page(
         person,
         "review.html",
         status_code=status_code,
         offer=offer,
         cards=cards,
+        wallet=wallet,
         form=form,
         errors=errors,
         ask_duplicate=ask_duplicate,
@@ -240,6 +245,7 @@ def _order_request(form: dict[str, str], offer: Offer) -> PlaceOrder:
             "Confirm that the number is right.", code="confirm_number", field="confirm_number"
         )
     card_id = form.get("card_id", "new")
+    from_wallet = card_id == WALLET_CHOICE
     new_card = (
         None if card_id != "new" else NewCard(_card_details(form), form.get("save_card") == "yes")
     )
@@ -248,10 +254,11 @@ def _order_request(form: dict[str, str], offer: Offer) -> PlaceOrder:
         product_id=offer.product.id,
         amount=offer.local_amount,
         amount_currency=offer.product.currency,
-        card_id=None if card_id == "new" else card_id,
+        card_id=None if card_id == "new" or from_wallet else card_id,
         new_card=new_card,
         message=form.get("message") or None,
         confirm_duplicate=form.get("confirm_duplicate") == "yes",
+        wallet=from_wallet,
     )
 
 
