@@ -80,8 +80,9 @@ async def give_up_balance(session: AsyncSession, customer_id: str, *, acknowledg
     """Close the wallet of an account being deleted; returns the amount given up.
 
     A balance is only given up when the customer said so in as many words: the money is
-    theirs, so deleting the account is refused until they either acknowledge it or ask
-    for a refund first. A wallet still paying for a top-up in flight cannot be closed.
+    theirs, so deleting the account is refused until they either acknowledge it or spend
+    it first (the refund terms do not pay a wallet balance back to a card). A wallet still
+    paying for a top-up in flight cannot be closed.
     """
     balance = await balance_of(session, customer_id)
     if balance.pending:
@@ -94,8 +95,8 @@ async def give_up_balance(session: AsyncSession, customer_id: str, *, acknowledg
         return 0
     if not acknowledged:
         raise InvalidInput(
-            f"Your wallet still holds {Money(balance.balance, EUR).to_major()} EUR. Ask for"
-            " a refund first, or confirm that you give this balance up.",
+            f"Your wallet still holds {Money(balance.balance, EUR).to_major()} EUR. Spend it"
+            " on top-ups first, or confirm that you give this balance up.",
             code="wallet_balance_remaining",
             field="give_up_balance",
         )
