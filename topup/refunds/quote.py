@@ -99,7 +99,9 @@ def quote(
             f" {deadline.date().isoformat()}.",
             field="order_id",
         )
-    refundable = min(_base(policy, purchase), purchase.paid - purchase.already_claimed)
+    # Earlier claims come out of what the policy allows, not only out of what was paid: a
+    # card's remaining balance refunded once is not refunded again from the rest of the price.
+    refundable = _base(policy, purchase) - purchase.already_claimed
     if refundable <= 0:
         raise RefundRefused(
             "already_refunded",

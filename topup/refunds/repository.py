@@ -89,6 +89,21 @@ class RefundRepository:
         query = query.order_by(RefundRequest.created_at.desc(), RefundRequest.id.desc())
         return (await self.session.scalars(query.limit(limit))).all()
 
+    async def leave_requested(self, request_id: str, **values: object) -> bool:
+        """Change a request that still waits for a decision; False when someone (a person,
+        or the supplier check) decided first. One conditional UPDATE, so it holds on SQLite
+        too, where FOR UPDATE locks nothing."""
+        result = await self.session.execute(
+            update(RefundRequest)
+            .where(
+                RefundRequest.id == request_id,
+                RefundRequest.status == RefundStatus.requested.value,
+            )
+            .values(**values),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def due_ids(self, now: datetime, *, limit: int) -> Sequence[str]:
         query = (
             select(RefundRequest.id)

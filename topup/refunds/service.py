@@ -11,6 +11,7 @@ together; a crash in between is resumed by the worker and pays nothing twice.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -238,7 +239,7 @@ async def approve(
     note: str | None = None,
 ) -> RefundRequest:
     """Approve a request; the worker (or the caller, at once) then pays it."""
-    request = await _requested(session, request_id)
+    request = await _requested(session, request_id, RefundStatus.approved)
     policy, _ = await policy_for(session, request.product_type)
     now = clock.now()
     request.status = RefundStatus.approved.value
@@ -256,7 +257,7 @@ async def reject(
     session: AsyncSession, request_id: str, *, actor: str, reason: str
 ) -> RefundRequest:
     """Refuse a request with the reason the customer will read, and free its claim."""
-    request = await _requested(session, request_id)
+    request = await _requested(session, request_id, RefundStatus.rejected)
     await OrderRepository(session).release_refund(request.order_id, request.amount)
     now = clock.now()
     request.status = RefundStatus.rejected.value
@@ -269,11 +270,18 @@ async def reject(
     return request
 
 
-async def _requested(session: AsyncSession, request_id: str) -> RefundRequest:
-    request = await RefundRepository(session).request(request_id, for_update=True)
+async def _requested(
+    session: AsyncSession, request_id: str, decision: RefundStatus
+) -> RefundRequest:
+    """The request, once this caller has taken the decision on it: of two deciding at once
+    (two people, or a person and the supplier check), the second gets the 409."""
+    repository = RefundRepository(session)
+    request = await repository.request(request_id, for_update=True)
     if request is None:
         raise NotFound("No such refund request.", code="refund_request_not_found", field="id")
-    if request.status != RefundStatus.requested:
+    if request.status != RefundStatus.requested or not await repository.leave_requested(
+        request_id, status=decision.value
+    ):
         raise Conflict(f"This request is already {request.status}.", code="refund_already_decided")
     return request
 
@@ -326,18 +334,23 @@ async def _check_with_supplier(deps: RefundDeps, request: RefundRequest) -> None
             current.due_at = clock.now() + RETRY_CHECK
             return
         if result.status in (TopupStatus.failed, TopupStatus.not_found):
-            await approve(
-                session,
-                current.id,
-                actor=SYSTEM,
-                calendar=deps.calendar,
-                note="The supplier confirms the top-up failed.",
-            )
+            with suppress(Conflict):  # a person decided in the meantime
+                await approve(
+                    session,
+                    current.id,
+                    actor=SYSTEM,
+                    calendar=deps.calendar,
+                    note="The supplier confirms the top-up failed.",
+                )
             return
-        current.approval = Approval.manual.value
-        current.due_at = None
-        current.decision_reason = "The supplier reports the top-up as delivered: support decides."
-        current.updated_at = clock.now()
+        # Conditional, like a decision: a person's approval in the meantime keeps its due_at.
+        await RefundRepository(session).leave_requested(
+            current.id,
+            approval=Approval.manual.value,
+            due_at=None,
+            decision_reason="The supplier reports the top-up as delivered: support decides.",
+            updated_at=clock.now(),
+        )
 
 
 async def _pay(deps: RefundDeps, request: RefundRequest) -> None:
