@@ -21,7 +21,10 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         return None
     try:
         created, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        return datetime.fromisoformat(created), row_id
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None:  # every cursor we give carries its UTC offset
+            raise ValueError("a cursor time without an offset")
+        return moment, row_id
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "This cursor is not one we gave.", code="invalid_cursor", field="cursor"

@@ -6,8 +6,8 @@ The account is opened with ``never_negative``, so the database itself refuses an
 pending ones included, beyond what was credited: no race can overdraw it. Balances are
 read from the account row, never summed from transfers.
 
-This module knows only the ledger, so the accounts domain can ask it about a balance (an
-account deletion) without importing the wallet's endpoints or services.
+This module knows only the ledger and the fundings' rows, so the accounts domain can ask it
+about a balance (an account deletion) without importing the wallet's endpoints or services.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from topup.kit.money import Money
 from topup.ledger import service as ledger
 from topup.ledger.models import LedgerAccount
 from topup.ledger.repository import LedgerRepository
+from topup.wallet.repository import WalletRepository
 
 EUR = "EUR"
 WALLET = "wallet"
@@ -82,13 +83,20 @@ async def give_up_balance(session: AsyncSession, customer_id: str, *, acknowledg
     A balance is only given up when the customer said so in as many words: the money is
     theirs, so deleting the account is refused until they either acknowledge it or spend
     it first (the refund terms do not pay a wallet balance back to a card). A wallet still
-    paying for a top-up in flight cannot be closed.
+    paying for a top-up in flight, or with a card funding not yet finished, cannot be closed.
     """
     balance = await balance_of(session, customer_id)
     if balance.pending:
         raise Conflict(
             "A top-up paid from your wallet is still in progress; delete the account once"
             " it has finished.",
+            code="wallet_payment_in_flight",
+        )
+    if await WalletRepository(session).has_open_funding(customer_id):
+        # The worker would still charge the card and credit a wallet nobody can reach.
+        raise Conflict(
+            "Money you are adding to your wallet is still on its way; delete the account"
+            " once it has arrived.",
             code="wallet_payment_in_flight",
         )
     if balance.balance == 0:

@@ -45,6 +45,13 @@ class WalletRepository:
         )
         return await self.session.scalar(query)
 
+    async def has_open_funding(self, customer_id: str) -> bool:
+        query = select(WalletFunding.id).where(
+            WalletFunding.customer_id == customer_id,
+            WalletFunding.status.in_([status.value for status in OPEN_FUNDING_STATUSES]),
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
+
     async def due_fundings(self, now: datetime, *, limit: int) -> Sequence[str]:
         query = (
             select(WalletFunding.id)

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.accounts.models import Customer
-from topup.accounts.service import ensure_not_blocked
+from topup.accounts.service import ensure_can_buy
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
-from topup.kit.errors import InvalidInput
+from topup.kit.errors import Forbidden, InvalidInput
 from topup.kit.ids import new_id
 from topup.kit.money import Money
 from topup.ledger import service as ledger
@@ -30,6 +30,7 @@ from topup.providers.payments.base import (
     CardRejected,
     PaymentGateway,
 )
+from topup.risk.repository import RiskRepository
 from topup.wallet.accounting import EUR, Balance, balance_of, open_wallet, wallet_account_id
 from topup.wallet.models import FundingStatus, WalletFunding
 from topup.wallet.repository import WalletLine, WalletRepository
@@ -72,7 +73,9 @@ async def start_funding(
     existing = await repository.funding_by_key(customer.id, key)
     if existing is not None:
         return existing
-    ensure_not_blocked(customer)  # a blocked account's wallet is frozen
+    # A blocked account's wallet is frozen; an unconfirmed phone cannot buy, so it has
+    # nothing to add money for.
+    ensure_can_buy(customer)
     if not bounds.minimum <= request.amount <= bounds.maximum:
         raise InvalidInput(
             f"Add from {Money(bounds.minimum, EUR).to_major()} to"
@@ -80,7 +83,14 @@ async def start_funding(
             code="amount_out_of_bounds",
             field="amount.amount",
         )
-    card_id, token, last4 = await _card(session, gateway, customer, request)
+    card_id, token, last4, fingerprint = await _card(session, gateway, customer, request)
+    if await RiskRepository(session).card_block(fingerprint) is not None:
+        # As for an order: a blocked card may not pay, and not by way of the wallet either.
+        raise Forbidden(
+            "This card is blocked and may not pay; use another card.",
+            code="card_blocked",
+            field="payment",
+        )
     now = clock.now()
     funding = WalletFunding(
         id=new_id("fund"),
@@ -105,14 +115,15 @@ async def start_funding(
 
 async def _card(
     session: AsyncSession, gateway: PaymentGateway, customer: Customer, request: FundWallet
-) -> tuple[str | None, str, str]:
+) -> tuple[str | None, str, str, str]:
+    """(saved card id, gateway token, last 4 digits, fingerprint) of the paying card."""
     if request.card_id is not None:
         card = await CardRepository(session).card_of(customer.id, request.card_id)
         if card is None:
             raise InvalidInput(
                 "No such saved card.", code="card_not_found", field="payment.card_id"
             )
-        return card.id, card.gateway_token, card.last4
+        return card.id, card.gateway_token, card.last4, card.fingerprint
     assert request.new_card is not None
     try:
         tokenized = await gateway.tokenize(request.new_card)
@@ -120,7 +131,7 @@ async def _card(
         raise InvalidInput(
             rejected.message, code=rejected.code, field=f"payment.card.{rejected.field}"
         ) from None
-    return None, tokenized.token, tokenized.last4
+    return None, tokenized.token, tokenized.last4, tokenized.fingerprint
 
 
 async def advance_funding(deps: FundingDeps, funding_id: str) -> WalletFunding:
