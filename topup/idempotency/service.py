@@ -109,6 +109,25 @@ async def claim(
         return _answer_for(record, scope, request_fingerprint, now)
 
 
+async def claim_request(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    secret: str,
+    customer_id: str,
+    key: str,
+    scope: str,
+    body: Any,
+) -> Replay | None:
+    """:func:`claim` for a request body: the fingerprint taken as :func:`fingerprint` does."""
+    return await claim(
+        session_factory,
+        customer_id=customer_id,
+        key=key,
+        scope=scope,
+        request_fingerprint=fingerprint(scope, body, secret=secret),
+    )
+
+
 def _answer_for(
     record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime
 ) -> Replay | None:

@@ -100,15 +100,13 @@ async def place_once(
     request: PlaceOrder,
 ) -> Placed:
     """Place an order under an idempotency key: the API and the pages both come here."""
-    fingerprint = idempotency.fingerprint(
-        scope, fingerprint_body, secret=runtime.settings.secret_key
-    )
-    replay = await idempotency.claim(
+    replay = await idempotency.claim_request(
         runtime.session_factory,
+        secret=runtime.settings.secret_key,
         customer_id=customer.id,
         key=key,
         scope=scope,
-        request_fingerprint=fingerprint,
+        body=fingerprint_body,
     )
     if replay is not None:
         return Placed(replay.status_code, replay.body, None)

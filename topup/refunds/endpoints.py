@@ -147,15 +147,13 @@ async def create_refund_request(
     """Ask for a refund on the terms the preview showed. Refused with 422
     `refund_not_allowed` and the rule in `message`."""
     key = idempotency.checked_key(idempotency_key)
-    fingerprint = idempotency.fingerprint(
-        REQUEST_SCOPE, body.model_dump(mode="json"), secret=runtime.settings.secret_key
-    )
-    replay = await idempotency.claim(
+    replay = await idempotency.claim_request(
         runtime.session_factory,
+        secret=runtime.settings.secret_key,
         customer_id=customer.id,
         key=key,
         scope=REQUEST_SCOPE,
-        request_fingerprint=fingerprint,
+        body=body.model_dump(mode="json"),
     )
     if replay is not None:
         return json_response(replay.body, replay.status_code)

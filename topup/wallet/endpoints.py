@@ -83,15 +83,13 @@ async def fund_wallet(
     """Add money to the wallet by card. The card is charged at once; a declined card gets
     402 with the decline code and nothing moves."""
     key = idempotency.checked_key(idempotency_key)
-    fingerprint = idempotency.fingerprint(
-        FUND_SCOPE, body.model_dump(mode="json"), secret=runtime.settings.secret_key
-    )
-    replay = await idempotency.claim(
+    replay = await idempotency.claim_request(
         runtime.session_factory,
+        secret=runtime.settings.secret_key,
         customer_id=customer.id,
         key=key,
         scope=FUND_SCOPE,
-        request_fingerprint=fingerprint,
+        body=body.model_dump(mode="json"),
     )
     if replay is not None:
         return json_response(replay.body, replay.status_code)

@@ -52,7 +52,8 @@ class WalletRepository:
         )
         return (await self.session.scalar(query.limit(1))) is not None
 
-    async def due_fundings(self, now: datetime, *, limit: int) -> Sequence[str]:
+    async def due_ids(self, now: datetime, *, limit: int) -> Sequence[str]:
+        """Open fundings whose lease has lapsed: the worker finishes them."""
         query = (
             select(WalletFunding.id)
             .where(
@@ -64,7 +65,7 @@ class WalletRepository:
         )
         return (await self.session.scalars(query)).all()
 
-    async def take_funding(self, funding_id: str, *, now: datetime, lease_until: datetime) -> bool:
+    async def take(self, funding_id: str, *, now: datetime, lease_until: datetime) -> bool:
         """Lease one open funding to this worker: one conditional UPDATE, as for orders."""
         result = await self.session.execute(
             update(WalletFunding)
