@@ -8,10 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from topup.accounts.models import Customer, CustomerStatus, Role
-from topup.accounts.sessions import issue_token
+from tests.fixtures.customers import logged_in_customer
 from topup.kit import clock, faults
-from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
 from topup.orders.models import ACTIVE_STATUSES
 from topup.orders.tasks import LEASE, run_due
@@ -40,21 +38,8 @@ def buyer(runtime: Runtime) -> Callable[..., Awaitable[Headers]]:
     """A verified customer's bearer header (phone_verified=False for one who is not)."""
 
     async def make(*, phone_verified: bool = True) -> Headers:
-        async with unit_of_work(runtime.session_factory) as session:
-            customer = Customer(
-                id=new_id("cus"),
-                first_name="Ada",
-                last_name="Obi",
-                status=CustomerStatus.active.value,
-                role=Role.customer.value,
-                language="en",
-                created_at=clock.now(),
-                phone_verified_at=clock.now() if phone_verified else None,
-            )
-            session.add(customer)
-            await session.flush()
-            issued = issue_token(session, runtime.accounts, customer)
-        return {"Authorization": f"Bearer {issued.token}"}
+        made = await logged_in_customer(runtime, phone_verified=phone_verified)
+        return made.headers
 
     return make
 

@@ -15,10 +15,11 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
+from tests.fixtures.customers import logged_in_customer
 from tests.orders.conftest import FINAL, order_body, place, settle
-from topup.accounts.models import Customer, CustomerStatus, Role
+from topup.accounts.models import Customer, Role
 from topup.accounts.sessions import issue_token
-from topup.kit import clock, faults
+from topup.kit import faults
 from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
 from topup.ledger.checks import check_ledger
@@ -47,21 +48,8 @@ def person(runtime: Runtime) -> MakePerson:
     """A verified account with a bearer token; ``role`` "support" or "admin" for staff."""
 
     async def make(role: str = Role.customer.value) -> Person:
-        async with unit_of_work(runtime.session_factory) as session:
-            customer = Customer(
-                id=new_id("cus"),
-                first_name="Ada",
-                last_name="Obi",
-                status=CustomerStatus.active.value,
-                role=role,
-                language="en",
-                created_at=clock.now(),
-                phone_verified_at=clock.now(),
-            )
-            session.add(customer)
-            await session.flush()
-            issued = issue_token(session, runtime.accounts, customer)
-        return Person(customer.id, {"Authorization": f"Bearer {issued.token}"})
+        made = await logged_in_customer(runtime, role=role)
+        return Person(made.id, made.headers)
 
     return make
 

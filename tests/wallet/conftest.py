@@ -11,12 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.fixtures.customers import logged_in_customer
 from tests.wallet.support import PASSWORD, Account, NewAccount
-from topup.accounts.models import Customer, CustomerStatus, Role
-from topup.accounts.sessions import issue_token
-from topup.kit import clock, faults
-from topup.kit.db import unit_of_work
-from topup.kit.ids import new_id
+from topup.kit import faults
 from topup.runtime import Runtime
 
 
@@ -26,22 +23,10 @@ def accounts(runtime: Runtime) -> NewAccount:
 
     async def make(*, phone_verified: bool = True) -> Account:
         password_hash = await runtime.accounts.passwords.hash(PASSWORD)
-        async with unit_of_work(runtime.session_factory) as session:
-            customer = Customer(
-                id=new_id("cus"),
-                first_name="Ada",
-                last_name="Obi",
-                status=CustomerStatus.active.value,
-                role=Role.customer.value,
-                language="en",
-                created_at=clock.now(),
-                phone_verified_at=clock.now() if phone_verified else None,
-                password_hash=password_hash,
-            )
-            session.add(customer)
-            await session.flush()
-            issued = issue_token(session, runtime.accounts, customer)
-        return Account(customer.id, {"Authorization": f"Bearer {issued.token}"})
+        made = await logged_in_customer(
+            runtime, phone_verified=phone_verified, password_hash=password_hash
+        )
+        return Account(made.id, made.headers)
 
     return make
 
