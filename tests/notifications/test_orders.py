@@ -254,6 +254,35 @@ async def test_a_failed_top_up_sends_the_buyer_an_email_and_the_recipient_nothin
     assert await messages_to(client, phone) == []
 
 
+async def fund_wallet(client: httpx.AsyncClient, headers: Headers, cents: int) -> None:
+    body = {"amount": {"amount": cents, "currency": "EUR"}, "payment": card()}
+    response = await client.post(
+        "/v1/wallet/fund", json=body, headers=headers | {"Idempotency-Key": new_id("key")}
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_a_top_up_paid_from_the_wallet_says_so_and_never_names_a_card(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    headers, email = await buyer(runtime, language="fr", country="FR")
+    await fund_wallet(client, headers, 1000)
+    delivered = unique_number("+23480312")
+    failed = unique_number("+23480312", ending="0001")
+
+    await bought(client, runtime, headers, delivered, "ng-mtn-2500", payment={"wallet": True})
+    await bought(client, runtime, headers, failed, "ng-mtn-2500", payment={"wallet": True})
+
+    refusal, receipt = sorted(await messages_to(client, email), key=lambda m: m["kind"])
+    assert (receipt["kind"], refusal["kind"]) == ("order_succeeded", "order_failed")
+    assert "Payé avec : Votre portefeuille Topup" in one_line(receipt["body"])
+    assert "portefeuille Topup sont de retour dans son solde" in one_line(refusal["body"])
+    for message in (receipt, refusal):
+        assert "carte" not in message["body"]
+        assert "••••" not in message["body"]
+        assert "carte" not in message["html_body"]
+
+
 async def test_a_slow_top_up_sends_one_delay_email_then_the_outcome(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:

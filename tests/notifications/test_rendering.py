@@ -62,6 +62,7 @@ RECEIPT: dict[str, object] = {
     "price": "€2.35",
     "vat": "€0.39",
     "card": "Visa •••• 4242",
+    "wallet": False,
     "date": "22 November 2026",
     "message": None,
     "balance_code": "*310#",
@@ -72,6 +73,11 @@ EMAILS: dict[str, dict[str, object]] = {
     "order_failed": RECEIPT,
     "order_delayed": RECEIPT,
     "order_in_review": RECEIPT | {"hours": 20},
+    # Paid from the wallet: the same emails speak of the wallet instead of the card.
+    "order_succeeded:wallet": RECEIPT | {"wallet": True},
+    "order_failed:wallet": RECEIPT | {"wallet": True},
+    "order_delayed:wallet": RECEIPT | {"wallet": True},
+    "order_in_review:wallet": RECEIPT | {"hours": 20, "wallet": True},
     "password_reset": {"first_name": "Ada", "link": "http://x/r?t=1", "token": "t", "minutes": 60},
     "account_deleted": {"first_name": "Ada"},
     "signup_attempt": {},
@@ -81,7 +87,7 @@ EMAILS: dict[str, dict[str, object]] = {
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 @pytest.mark.parametrize("kind", sorted(EMAILS))
 def test_every_email_renders_in_every_language(language: str, kind: str) -> None:
-    email = render_email(language, kind, **EMAILS[kind])
+    email = render_email(language, kind.split(":")[0], **EMAILS[kind])
 
     assert email.subject
     assert "\n" not in email.subject
@@ -89,6 +95,8 @@ def test_every_email_renders_in_every_language(language: str, kind: str) -> None
     assert email.html.startswith("<!doctype html>")
     assert f'<html lang="{language}">' in email.html
     assert "{{" not in email.text + email.html  # no placeholder left unfilled
+    if EMAILS[kind].get("wallet"):
+        assert "4242" not in email.text + email.html  # no card is named
 
 
 def test_an_unsupported_language_falls_back_to_english() -> None:

@@ -432,6 +432,7 @@ async def test_a_receipt_in_each_language_arrives_over_smtp_as_rendered(
         "price": "2,35 €",
         "vat": "0,39 €",
         "card": "Visa •••• 4242",
+        "wallet": False,
         "date": "22 novembre 2026",
         "message": "Bon anniversaire 🎂",
         "balance_code": "#123#",

@@ -27,7 +27,7 @@ from topup.notifications import service
 from topup.notifications.models import Channel
 from topup.notifications.rendering import render, supported
 from topup.notifications.segments import count_segments, is_gsm7, sms_text
-from topup.orders.models import Order
+from topup.orders.models import Order, PaymentMethod
 
 # A top-up usually lands in seconds; past this the buyer is told it is still on its way.
 DELAY_NOTICE_AFTER = timedelta(minutes=10)
@@ -86,6 +86,7 @@ async def _buyer_email(
         price=format_money(order.price_amount, "EUR", locale),
         vat=format_money(order.vat_amount, "EUR", locale),
         card=_card_label(order),
+        wallet=order.payment_method == PaymentMethod.wallet,
         date=format_moment(clock.now(), locale),  # the event's time: now, in its transaction
         message=order.message,
         balance_code=balance_code,
