@@ -26,6 +26,7 @@ from topup.kit.errors import Conflict, NotFound
 from topup.kit.ids import new_id
 from topup.kit.money import Money
 from topup.ledger import service as ledger
+from topup.notifications import refunds as refund_messages
 from topup.orders.models import ACTIVE_STATUSES, Order, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
 from topup.providers.payments.base import PaymentGateway
@@ -267,6 +268,7 @@ async def reject(
     request.due_at = None
     request.updated_at = now
     _audit(session, request, "rejected", actor)
+    await refund_messages.refund_rejected(session, request)
     return request
 
 
@@ -378,6 +380,7 @@ async def _pay(deps: RefundDeps, request: RefundRequest) -> None:
         current.paid_at = now
         current.due_at = None
         current.updated_at = now
+        await refund_messages.refund_paid(session, current, order, to_wallet=not to_card)
 
 
 async def _record_payment(
