@@ -15,10 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import delete, select, update
 
-from tests.fixtures.customers import logged_in_customer
+from tests.fixtures.customers import fresh_headers, logged_in_customer
 from tests.orders.conftest import FINAL, order_body, place, settle
-from topup.accounts.models import Customer, Role
-from topup.accounts.sessions import issue_token
+from topup.accounts.models import Role
 from topup.kit import faults
 from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
@@ -56,11 +55,7 @@ def person(runtime: Runtime) -> MakePerson:
 
 async def sign_in(runtime: Runtime, customer_id: str) -> Headers:
     """A new bearer token for an account, as after the clock moved past the old one's life."""
-    async with unit_of_work(runtime.session_factory) as session:
-        customer = await session.get(Customer, customer_id)
-        assert customer is not None
-        issued = issue_token(session, runtime.accounts, customer)
-    return {"Authorization": f"Bearer {issued.token}"}
+    return await fresh_headers(runtime, customer_id)
 
 
 @pytest.fixture(autouse=True)

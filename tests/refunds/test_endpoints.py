@@ -389,3 +389,27 @@ def test_answer_dates_count_the_business_days_of_the_configured_country(
     )
     assert not runtime.business_calendar().is_business_day(epiphany.date())
     assert not runtime.refund_deps().calendar.is_business_day(epiphany.date())
+
+
+async def test_a_key_used_more_than_72_hours_ago_does_not_answer_a_new_request(
+    client: httpx.AsyncClient, runtime: Runtime, person: MakePerson
+) -> None:
+    """The key is forgotten after 72 hours; the request it once named must not be given
+    as the answer to another body sent under it."""
+    customer = await person()
+    order = await delivered_order(client, runtime, customer.headers)
+    headers = customer.headers | {"Idempotency-Key": "refund-key"}
+    first = await client.post(
+        "/v1/refund-requests", json=refund_body(order["id"], amount=50), headers=headers
+    )
+    assert first.status_code == 201, first.text
+    clock.advance(73 * 3600)
+    headers = await sign_in(runtime, customer.id) | {"Idempotency-Key": "refund-key"}
+
+    reused = await client.post(
+        "/v1/refund-requests", json=refund_body(order["id"], amount=60), headers=headers
+    )
+
+    assert reused.status_code == 409, reused.text
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert (await stored_order(runtime, order["id"])).refunded_amount == 50

@@ -255,6 +255,24 @@ async def test_a_rejection_gives_the_reason_and_frees_the_money_for_a_new_reques
     assert await wallet_balance(client, customer.headers) == 0  # nothing was paid
 
 
+async def test_staff_cannot_decide_their_own_refund_request(
+    client: httpx.AsyncClient, runtime: Runtime, person: MakePerson
+) -> None:
+    """Staff accounts buy top-ups too; a refund to oneself needs a colleague's decision."""
+    support, colleague = await person("support"), await person("admin")
+    order = await delivered_order(client, runtime, support.headers)
+    mine = await asked(client, support.headers, refund_body(order["id"]))
+
+    approved = await approve(client, support, mine["id"])
+    rejected = await reject(client, support, mine["id"])
+
+    for response in (approved, rejected):
+        assert response.status_code == 403, response.text
+        assert response.json()["error"]["code"] == "own_refund_request"
+    assert (await customer_view(client, support, mine["id"]))["status"] == "requested"
+    assert (await approve(client, colleague, mine["id"])).status_code == 200
+
+
 async def test_a_rejection_needs_a_reason(
     client: httpx.AsyncClient, runtime: Runtime, person: MakePerson
 ) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from tests.fixtures.customers import logged_in_customer
+from tests.refunds.conftest import asked, delivered_order, refund_body
 from tests.wallet.support import (
     PASSWORD,
     SUCCEEDS_LATER,
@@ -25,7 +27,7 @@ from tests.wallet.support import (
     wallet_figures,
     worker_round_after_the_lease,
 )
-from topup.accounts.models import Customer, CustomerStatus
+from topup.accounts.models import Customer, CustomerStatus, Role
 from topup.kit import faults
 from topup.ledger.models import Transfer
 from topup.runtime import Runtime
@@ -172,3 +174,25 @@ async def test_an_account_with_a_funding_in_flight_is_not_deleted_until_it_ends(
     assert (await delete_me(client, account, give_up_balance=True)).status_code == 204
     assert await given_up(runtime, account.id) == [2000]
     await assert_ledger_clean(runtime)
+
+
+async def test_an_account_with_an_open_refund_request_is_not_deleted_until_it_is_decided(
+    client: httpx.AsyncClient, runtime: Runtime, accounts: NewAccount
+) -> None:
+    """A refund approved after the deletion would land in a wallet nobody can reach."""
+    account = await accounts()
+    order = await delivered_order(client, runtime, account.headers)
+    request = await asked(client, account.headers, refund_body(order["id"]))
+
+    refused = await delete_me(client, account, give_up_balance=True)
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "refund_in_progress")
+    assert await status_of(runtime, account.id) == CustomerStatus.active
+    staff = await logged_in_customer(runtime, role=Role.support.value)
+    rejected = await client.post(
+        f"/v1/admin/refund-requests/{request['id']}/reject",
+        json={"reason": "Delivered."},
+        headers=staff.headers,
+    )
+    assert rejected.status_code == 200, rejected.text
+    assert (await delete_me(client, account)).status_code == 204

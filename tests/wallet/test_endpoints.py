@@ -5,11 +5,13 @@ wallet, the gateway and the ledger as they were."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.fixtures.customers import fresh_headers
 from tests.orders.conftest import card
 from tests.wallet.support import (
     DECLINED_CARD,
@@ -29,8 +31,10 @@ from tests.wallet.support import (
     wallet_figures,
     wallet_of,
 )
+from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.payments.models import SavedCard
+from topup.providers.payments.base import GatewayUnavailable
 from topup.risk.blocks import block_card
 from topup.runtime import Runtime
 
@@ -374,3 +378,50 @@ async def test_one_customer_never_sees_another_customers_wallet(
     assert await wallet_figures(client, other) == (0, 0, 0)
     listed = await client.get("/v1/wallet/transactions", headers=other.headers)
     assert listed.json() == {"data": [], "next_cursor": None}
+
+
+async def test_a_key_used_more_than_72_hours_ago_is_a_new_request_and_refused(
+    client: httpx.AsyncClient, runtime: Runtime, accounts: NewAccount
+) -> None:
+    """The key is forgotten after 72 hours; the funding it once named must not answer a
+    new body sent under it, as if 30 € had been added when nothing was charged."""
+    account = await accounts()
+    first = await fund(client, account, fund_body(1000), key="old-key")
+    assert first.status_code == 201, first.text
+    clock.advance(73 * 3600)
+    account = replace(account, headers=await fresh_headers(runtime, account.id))
+
+    reused = await fund(client, account, fund_body(3000), key="old-key")
+
+    assert error_of(reused)[:2] == (409, "idempotency_key_reused")
+    assert await wallet_figures(client, account) == (1000, 0, 1000)
+
+
+class TokenizerAway:
+    """A gateway that cannot read a new card at all: its network is down."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def tokenize(self, card: Any) -> Any:
+        raise GatewayUnavailable("no answer")
+
+
+async def test_a_card_network_away_before_anything_started_is_a_503_and_frees_the_key(
+    client: httpx.AsyncClient, runtime: Runtime, accounts: NewAccount
+) -> None:
+    account = await accounts()
+    gateway = runtime.payment_gateway
+    runtime.payment_gateway = TokenizerAway(gateway)
+    try:
+        away = await fund(client, account, fund_body(1000), key="network-away")
+    finally:
+        runtime.payment_gateway = gateway
+
+    assert away.status_code == 503, away.text
+    assert away.headers["Retry-After"] == "60"
+    again = await fund(client, account, fund_body(1000), key="network-away")
+    assert again.status_code == 201, again.text

@@ -143,6 +143,8 @@ async def test_the_statement_is_the_customers_own(
         base64.urlsafe_b64encode(b"yesterday|tr_1").decode(),
         base64.urlsafe_b64encode(b"no separator").decode(),
         base64.urlsafe_b64encode(b"2024-01-01T00:00:00|tr_1").decode(),  # no offset
+        base64.urlsafe_b64encode(b"0001-01-01T00:00:00+01:00|tr_1").decode(),  # before year 1 UTC
+        base64.urlsafe_b64encode(b"9999-12-31T23:59:59-05:00|tr_1").decode(),  # past 9999 UTC
     ],
 )
 async def test_a_cursor_we_did_not_give_is_422(

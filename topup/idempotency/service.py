@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import delete
@@ -31,6 +31,7 @@ from topup.kit.db import unit_of_work
 from topup.kit.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=72)
+_Row = TypeVar("_Row")
 IN_FLIGHT_LOCK = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 
@@ -126,6 +127,19 @@ async def claim_request(
         scope=scope,
         request_fingerprint=fingerprint(scope, body, secret=secret),
     )
+
+
+def ensure_key_fresh(created_at: datetime, row: _Row) -> _Row:
+    """A row an Idempotency-Key named (a funding, a refund request) answers a retry only
+    within the key's lifetime: after it the key is forgotten here, and the same key is a
+    new request that must not be answered with the old row."""
+    if clock.now() - created_at >= KEY_LIFETIME:
+        raise Conflict(
+            "This Idempotency-Key was used more than 72 hours ago; use a new key.",
+            code="idempotency_key_reused",
+            field="Idempotency-Key",
+        )
+    return row
 
 
 def _answer_for(

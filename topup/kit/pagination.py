@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 from topup.kit.errors import InvalidInput
 
@@ -24,8 +24,8 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
         moment = datetime.fromisoformat(created)
         if moment.tzinfo is None:  # every cursor we give carries its UTC offset
             raise ValueError("a cursor time without an offset")
-        return moment, row_id
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return moment.astimezone(UTC), row_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput(
             "This cursor is not one we gave.", code="invalid_cursor", field="cursor"
         ) from None

@@ -83,16 +83,18 @@ class OrderRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def claim_refund(self, order_id: str, amount: int) -> bool:
-        """Claim ``amount`` of a captured order's price for a refund; False when that
-        would claim more than was paid. One guarded UPDATE: of two racing requests for
-        the same money, the second finds the first's claim and is refused."""
+    async def claim_refund(self, order_id: str, amount: int, *, ceiling: int) -> bool:
+        """Claim ``amount`` of a captured order's price for a refund; False when the
+        claims would pass ``ceiling`` (what the refund policy allows in all, never more
+        than the price). One guarded UPDATE: of two racing requests for the same money,
+        the second finds the first's claim and is refused."""
         result = await self.session.execute(
             update(Order)
             .where(
                 Order.id == order_id,
                 Order.payment_status == PaymentStatus.captured.value,
                 Order.refunded_amount + amount <= Order.price_amount,
+                Order.refunded_amount + amount <= ceiling,
             )
             .values(refunded_amount=Order.refunded_amount + amount),
             execution_options={"synchronize_session": False},

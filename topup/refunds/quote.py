@@ -63,6 +63,9 @@ class Quote:
     destination: Destination
     approval: Approval
     answer_by: datetime
+    # The most the policy lets this order's refunds add up to: the claim on the order is
+    # guarded by it, so racing requests cannot together pass it.
+    ceiling: int
 
 
 def quote(
@@ -101,7 +104,8 @@ def quote(
         )
     # Earlier claims come out of what the policy allows, not only out of what was paid: a
     # card's remaining balance refunded once is not refunded again from the rest of the price.
-    refundable = _base(policy, purchase) - purchase.already_claimed
+    ceiling = _base(policy, purchase)
+    refundable = ceiling - purchase.already_claimed
     if refundable <= 0:
         raise RefundRefused(
             "already_refunded",
@@ -123,6 +127,7 @@ def quote(
         destination=ask.destination,
         approval=approval,
         answer_by=calendar.add_business_days(now, policy.answer_within_business_days),
+        ceiling=ceiling,
     )
 
 

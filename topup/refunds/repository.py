@@ -104,6 +104,14 @@ class RefundRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    async def has_open_request(self, customer_id: str) -> bool:
+        """A request not yet paid or rejected: money may still move for it."""
+        query = select(RefundRequest.id).where(
+            RefundRequest.customer_id == customer_id,
+            RefundRequest.status.in_(ACTING_STATUSES),
+        )
+        return (await self.session.scalar(query.limit(1))) is not None
+
     async def due_ids(self, now: datetime, *, limit: int) -> Sequence[str]:
         query = (
             select(RefundRequest.id)

@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.accounts.models import Customer
+from topup.idempotency.service import ensure_key_fresh
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
-from topup.kit.errors import Conflict, NotFound
+from topup.kit.errors import Conflict, Forbidden, NotFound
 from topup.kit.ids import new_id
 from topup.kit.money import Money
 from topup.ledger import service as ledger
@@ -188,9 +189,12 @@ async def request_refund(
     repository = RefundRepository(session)
     existing = await repository.request_by_key(customer.id, key)
     if existing is not None:
-        return existing
+        return ensure_key_fresh(existing.created_at, existing)
     quoted = await quote_for(session, customer, ask, calendar)
-    if not await OrderRepository(session).claim_refund(quoted.order.id, quoted.quote.amount):
+    claimed = await OrderRepository(session).claim_refund(
+        quoted.order.id, quoted.quote.amount, ceiling=quoted.quote.ceiling
+    )
+    if not claimed:
         raise RefundRefused(
             "already_refunded",
             "Another refund request for this order has just claimed this money.",
@@ -240,7 +244,7 @@ async def approve(
     note: str | None = None,
 ) -> RefundRequest:
     """Approve a request; the worker (or the caller, at once) then pays it."""
-    request = await _requested(session, request_id, RefundStatus.approved)
+    request = await _requested(session, request_id, RefundStatus.approved, actor)
     policy, _ = await policy_for(session, request.product_type)
     now = clock.now()
     request.status = RefundStatus.approved.value
@@ -258,7 +262,7 @@ async def reject(
     session: AsyncSession, request_id: str, *, actor: str, reason: str
 ) -> RefundRequest:
     """Refuse a request with the reason the customer will read, and free its claim."""
-    request = await _requested(session, request_id, RefundStatus.rejected)
+    request = await _requested(session, request_id, RefundStatus.rejected, actor)
     await OrderRepository(session).release_refund(request.order_id, request.amount)
     now = clock.now()
     request.status = RefundStatus.rejected.value
@@ -273,7 +277,7 @@ async def reject(
 
 
 async def _requested(
-    session: AsyncSession, request_id: str, decision: RefundStatus
+    session: AsyncSession, request_id: str, decision: RefundStatus, actor: str
 ) -> RefundRequest:
     """The request, once this caller has taken the decision on it: of two deciding at once
     (two people, or a person and the supplier check), the second gets the 409."""
@@ -281,6 +285,11 @@ async def _requested(
     request = await repository.request(request_id, for_update=True)
     if request is None:
         raise NotFound("No such refund request.", code="refund_request_not_found", field="id")
+    if request.customer_id == actor:  # staff buy too; their own refunds go to a colleague
+        raise Forbidden(
+            "Another member of staff must decide your own refund request.",
+            code="own_refund_request",
+        )
     if request.status != RefundStatus.requested or not await repository.leave_requested(
         request_id, status=decision.value
     ):
@@ -322,8 +331,10 @@ async def advance_refund(deps: RefundDeps, request_id: str) -> RefundRequest | N
 
 
 async def _check_with_supplier(deps: RefundDeps, request: RefundRequest) -> None:
-    """An automatic reason is approved once the supplier confirms the service failed; if
-    the supplier says it was delivered, the request goes to support instead."""
+    """An automatic reason is approved once the supplier confirms the top-up failed. Any
+    other answer goes to support: "delivered", and also "not found", since we only refund
+    captured orders, which the supplier once reported delivered; a supplier that forgot
+    the reference (retention, a changed supplier) proves nothing."""
     try:
         result = await deps.supplier.status(request.order_id)
     except SupplierUnavailable:
@@ -335,7 +346,7 @@ async def _check_with_supplier(deps: RefundDeps, request: RefundRequest) -> None
         if result is None or result.status is TopupStatus.pending:
             current.due_at = clock.now() + RETRY_CHECK
             return
-        if result.status in (TopupStatus.failed, TopupStatus.not_found):
+        if result.status is TopupStatus.failed:
             with suppress(Conflict):  # a person decided in the meantime
                 await approve(
                     session,
@@ -345,12 +356,17 @@ async def _check_with_supplier(deps: RefundDeps, request: RefundRequest) -> None
                     note="The supplier confirms the top-up failed.",
                 )
             return
+        note = (
+            "The supplier reports the top-up as delivered: support decides."
+            if result.status is TopupStatus.succeeded
+            else "The supplier no longer knows this top-up: support decides."
+        )
         # Conditional, like a decision: a person's approval in the meantime keeps its due_at.
         await RefundRepository(session).leave_requested(
             current.id,
             approval=Approval.manual.value,
             due_at=None,
-            decision_reason="The supplier reports the top-up as delivered: support decides.",
+            decision_reason=note,
             updated_at=clock.now(),
         )
 

@@ -21,6 +21,7 @@ from topup.kit.money import Money
 from topup.ledger import service as ledger
 from topup.ledger.models import LedgerAccount
 from topup.ledger.repository import LedgerRepository
+from topup.refunds.repository import RefundRepository
 from topup.wallet.repository import WalletRepository
 
 EUR = "EUR"
@@ -98,6 +99,13 @@ async def give_up_balance(session: AsyncSession, customer_id: str, *, acknowledg
             "Money you are adding to your wallet is still on its way; delete the account"
             " once it has arrived.",
             code="wallet_payment_in_flight",
+        )
+    if await RefundRepository(session).has_open_request(customer_id):
+        # Its payment may land in this wallet, which nobody could then reach.
+        raise Conflict(
+            "A refund request of yours is still open; delete the account once it has been"
+            " paid or rejected.",
+            code="refund_in_progress",
         )
     if balance.balance == 0:
         return 0

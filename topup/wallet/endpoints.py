@@ -133,6 +133,12 @@ async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -
     except AppError:  # refused before anything was asked of the card: the key is free
         await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
         raise
+    except GatewayUnavailable:  # the card could not even be read: nothing was started
+        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        raise ServiceUnavailable(
+            "The card network did not answer. Try again in a minute.",
+            headers={"Retry-After": "60"},
+        ) from None
 
 
 def _answer(funding: WalletFunding, customer: Customer, balance: Balance) -> tuple[int, Any]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.accounts.models import Customer
 from topup.accounts.service import ensure_can_buy
+from topup.idempotency.service import ensure_key_fresh
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
 from topup.kit.errors import Forbidden, InvalidInput
@@ -72,7 +73,7 @@ async def start_funding(
     repository = WalletRepository(session)
     existing = await repository.funding_by_key(customer.id, key)
     if existing is not None:
-        return existing
+        return ensure_key_fresh(existing.created_at, existing)
     # A blocked account's wallet is frozen; an unconfirmed phone cannot buy, so it has
     # nothing to add money for.
     ensure_can_buy(customer)

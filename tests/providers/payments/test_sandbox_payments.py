@@ -112,6 +112,22 @@ async def test_refunds_never_exceed_the_capture_and_count_once_per_key(
     assert (await stored(empty_engine, hold.reference)).refunded == 1000
 
 
+async def test_the_same_refund_sent_twice_at_once_refunds_once(
+    gateway: SandboxGateway, empty_engine: AsyncEngine
+) -> None:
+    """Two workers paying one refund at once: Stripe answers the second call with the
+    first refund, and so does the sandbox, on both databases."""
+    token = await token_for(gateway, "4242424242424242")
+    hold = await gateway.authorize(token, TEN_EUROS, idempotency_key="order-1")
+    await gateway.capture(hold.reference, TEN_EUROS)
+
+    await asyncio.gather(
+        *(gateway.refund(hold.reference, TEN_EUROS, idempotency_key="refund-1") for _ in range(3))
+    )
+
+    assert (await stored(empty_engine, hold.reference)).refunded == 1000
+
+
 async def test_a_declined_payment_cannot_be_captured(gateway: SandboxGateway) -> None:
     token = await token_for(gateway, "4000000000000002")
     declined = await gateway.authorize(token, TEN_EUROS, idempotency_key="order-1")

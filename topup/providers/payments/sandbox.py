@@ -153,10 +153,21 @@ class SandboxGateway:
             payment.status = "voided"
 
     async def refund(self, reference: str, amount: Money, *, idempotency_key: str) -> None:
+        """Stripe answers a repeated key with the first refund, even when both calls race:
+        the key is looked for only once the payment is locked, and a losing insert (on
+        SQLite, where nothing is locked) finds the winner's refund."""
+        try:
+            await self._refund_once(reference, amount, idempotency_key)
+        except IntegrityError:
+            async with self._records()() as session:
+                if await session.get(SandboxRefund, idempotency_key) is None:
+                    raise
+
+    async def _refund_once(self, reference: str, amount: Money, idempotency_key: str) -> None:
         async with unit_of_work(self._records()) as session:
+            payment = await self._payment(session, reference)
             if await session.get(SandboxRefund, idempotency_key) is not None:
                 return
-            payment = await self._payment(session, reference)
             if payment.status != "captured" or not (
                 0 < amount.amount <= payment.captured - payment.refunded
             ):
