@@ -164,8 +164,8 @@ async def delete_me(
     body: DeleteAccountIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """Erase the account's personal data; its orders stay, without them. If the wallet
-    still holds money, send `give_up_balance: true` to confirm it is given up (or ask for a
-    refund first); without it the answer is 422 `wallet_balance_remaining`."""
+    still holds money, send `give_up_balance: true` to confirm it is given up (or spend it
+    first); without it the answer is 422 `wallet_balance_remaining`."""
     await service.delete_account(
         session,
         runtime.accounts,

@@ -31,9 +31,9 @@ from topup.kit.db import unit_of_work
 from topup.kit.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=72)
-_Row = TypeVar("_Row")
 IN_FLIGHT_LOCK = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
+_Row = TypeVar("_Row")  # whatever row a key named: a funding, a refund request
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ def wallet_out(balance: Balance, customer: Customer) -> dict[str, Any]:
 @router.get("", response_model=WalletOut, responses=ERRORS)
 async def get_wallet(customer: CurrentCustomer, session: SessionDep) -> Response:
     """The wallet's balance, and how much of it top-ups in flight have reserved."""
-    return json_response(wallet_out(await service.balance(session, customer), customer))
+    return json_response(wallet_out(await balance_of(session, customer.id), customer))
 
 
 @router.get("/transactions", response_model=WalletLineList, responses=ERRORS)

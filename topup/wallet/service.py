@@ -32,7 +32,7 @@ from topup.providers.payments.base import (
     PaymentGateway,
 )
 from topup.risk.repository import RiskRepository
-from topup.wallet.accounting import EUR, Balance, balance_of, open_wallet, wallet_account_id
+from topup.wallet.accounting import EUR, open_wallet, wallet_account_id
 from topup.wallet.models import FundingStatus, WalletFunding
 from topup.wallet.repository import WalletLine, WalletRepository
 
@@ -191,10 +191,6 @@ async def _capture(deps: FundingDeps, funding: WalletFunding) -> None:
         )
         current.status = FundingStatus.credited.value
         current.updated_at = clock.now()
-
-
-async def balance(session: AsyncSession, customer: Customer) -> Balance:
-    return await balance_of(session, customer.id)
 
 
 # What each kind of ledger entry is, seen from the wallet.
