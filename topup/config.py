@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     payment_gateway: PaymentGatewayName = PaymentGatewayName.sandbox
     supplier: SupplierName = SupplierName.simulator
     supplier_lookup_timeout_seconds: float = Field(default=2.0, gt=0)
-    simulator_latency_ms: int = Field(default=0, ge=0)
+    simulator_latency_ms: int = Field(default=0, ge=0)  # each top-up call: send, status
+    simulator_lookup_latency_ms: int = Field(default=0, ge=0)  # each number lookup
 
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.

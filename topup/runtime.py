@@ -159,7 +159,10 @@ def build_supplier(
 ) -> SupplierSimulator:
     if settings.supplier is SupplierName.simulator:
         return SupplierSimulator(
-            catalogue, session_factory, latency_ms=settings.simulator_latency_ms
+            catalogue,
+            session_factory,
+            latency_ms=settings.simulator_latency_ms,
+            lookup_latency_ms=settings.simulator_lookup_latency_ms,
         )
     raise ValueError(f"unknown supplier {settings.supplier}")  # pragma: no cover
 

@@ -99,3 +99,26 @@ async def test_different_references_are_different_top_ups(
     second = await simulator.send_topup(request_for("4567", "ord_2-topup"))
     assert first.supplier_transaction_id != second.supplier_transaction_id
     assert await deliveries(empty_engine) == 2
+
+
+async def test_top_up_calls_and_lookups_wait_each_their_own_latency(
+    empty_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real supplier names a number's operator far sooner than it delivers a top-up; the
+    # benchmark's 2 s top-ups must not slow every number lookup by 2 s too.
+    waits: list[float] = []
+
+    async def note(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("topup.providers.suppliers.simulator.asyncio.sleep", note)
+    factory = create_session_factory(empty_engine)
+    simulator = SupplierSimulator(
+        CatalogueCache(factory, ttl=0), factory, latency_ms=2000, lookup_latency_ms=150
+    )
+
+    await simulator.lookup("+2348031234567")
+    assert waits == [0.15]
+    await simulator.send_topup(request_for("4567"))
+    await simulator.status("ord_1-topup")
+    assert waits == [0.15, 2.0, 2.0]

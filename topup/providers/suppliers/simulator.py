@@ -59,14 +59,18 @@ class SupplierSimulator:
         session_factory: async_sessionmaker[AsyncSession] | None = None,
         *,
         latency_ms: int = 0,
+        lookup_latency_ms: int = 0,
     ) -> None:
         self._catalogue = catalogue
         self._session_factory = session_factory
+        # A real supplier answers a number lookup far sooner than it delivers a top-up,
+        # so the two delays are set apart (the benchmark runs top-ups at 2 s).
         self._latency_seconds = latency_ms / 1000
+        self._lookup_latency_seconds = lookup_latency_ms / 1000
 
     async def lookup(self, e164: str) -> NumberInfo:
-        if self._latency_seconds:
-            await asyncio.sleep(self._latency_seconds)
+        if self._lookup_latency_seconds:
+            await asyncio.sleep(self._lookup_latency_seconds)
         snapshot = await self._catalogue.get()
         operator = snapshot.operator_for_number(e164.removeprefix("+"))
         if operator is None:
