@@ -552,3 +552,28 @@ def test_messages_status_and_retry_bring_dead_messages_back(database_file: Path)
     after = topup("messages", "status").output
     assert re.search(r"sms\s+dead\s+1\s", after)
     assert re.search(r"sms\s+pending\s+2\s", after)
+
+
+def test_the_worker_logs_at_the_level_and_with_the_redaction_of_the_settings(
+    database_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker started on its own once logged at structlog's defaults: every INFO line,
+    # and without the processor that blanks secrets.
+    monkeypatch.setenv("TOPUP_LOG_LEVEL", "WARNING")
+    configured: list[tuple[str, bool]] = []
+    ran: list[str] = []
+
+    def configure(level: str, *, json: bool) -> None:
+        configured.append((level, json))
+
+    async def one_round(runtime: Any) -> None:
+        ran.append(runtime.settings.log_level)
+
+    monkeypatch.setattr("topup.kit.logging.configure_logging", configure)
+    monkeypatch.setattr("topup.worker.run_forever", one_round)
+
+    result = topup("worker")
+
+    assert result.exit_code == 0, result.output
+    assert configured == [("WARNING", True)]
+    assert ran == ["WARNING"]

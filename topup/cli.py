@@ -280,10 +280,13 @@ def messages_retry(
 @app.command()
 def worker() -> None:
     """Move orders on and deliver messages; run as many as you like, on any machine."""
+    from topup.kit.logging import configure_logging
     from topup.runtime import build_runtime
     from topup.worker import run_forever
 
-    runtime = build_runtime(get_settings())
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)  # as the API process does
+    runtime = build_runtime(settings)
 
     async def run() -> None:
         try:
