@@ -1,15 +1,21 @@
 """The order worker's claim: an order due now is leased to one worker only, on both
-databases (SQLite's FOR UPDATE locks nothing, so the claim itself must be atomic)."""
+databases (SQLite's FOR UPDATE locks nothing, so the claim itself must be atomic); and the
+orders a worker claims are stepped side by side, not one supplier wait after another."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from datetime import datetime
+from typing import Any
 
 from tests.orders.support import new_order
 from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.orders.repository import OrderRepository
-from topup.orders.tasks import LEASE
+from topup.orders.tasks import LEASE, run_due
+from topup.providers.suppliers.base import TopupRequest, TopupResult
+from topup.providers.suppliers.simulator import SupplierSimulator
 from topup.runtime import Runtime
 
 
@@ -39,3 +45,35 @@ async def test_a_leased_order_is_due_again_once_the_lease_lapses(runtime: Runtim
     assert await take(now)
     assert not await take(now + LEASE / 2)
     assert await take(now + LEASE)
+
+
+class MeetingSupplier:
+    """Wraps the supplier so each top-up waits until ``expected`` of them are out at once:
+    a worker that stepped its orders one after another would never get there."""
+
+    def __init__(self, inner: SupplierSimulator, expected: int) -> None:
+        self._inner = inner
+        self._barrier = asyncio.Barrier(expected)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def send_topup(self, request: TopupRequest) -> TopupResult:
+        async with asyncio.timeout(5):
+            await self._barrier.wait()
+        return await self._inner.send_topup(request)
+
+
+async def test_one_worker_round_steps_its_orders_side_by_side(runtime: Runtime) -> None:
+    # A supplier answers in seconds: a worker waiting on one top-up at a time would move
+    # one order per answer. Here three sends must be out together for any to go through.
+    orders = [await new_order(runtime, f"+23480312345{index}7") for index in range(3)]
+    assert isinstance(runtime.supplier, SupplierSimulator)
+    deps = dataclasses.replace(runtime.order_deps(), supplier=MeetingSupplier(runtime.supplier, 3))
+
+    await run_due(deps)  # created -> authorized
+    await run_due(deps)  # authorized -> submitted -> sent, all three at once
+
+    async with runtime.session_factory() as session:
+        statuses = [(await OrderRepository(session).order(order_id)) for order_id in orders]
+    assert [order.status for order in statuses if order] == ["succeeded"] * 3

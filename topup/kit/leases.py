@@ -1,5 +1,5 @@
 """The worker's loop over rows that are their own queue (DESIGN §2): claim what is due
-with a lease, then run each row's step with no lock held.
+with a lease, then run the rows' steps side by side, with no lock held.
 
 Claiming is one short transaction: the due ids, then one conditional UPDATE per row that
 pushes its ``due_at`` to the end of the lease, so of two workers only one takes a row
@@ -9,6 +9,7 @@ lets the lease lapse, and the row falls due again for whichever worker comes nex
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -47,9 +48,24 @@ async def run_leased(
             for row_id in due
             if await repository.take(row_id, now=now, lease_until=now + lease)
         ]
-    for row_id in claimed:
+    await step_each(claimed, step, failure_event=failure_event)
+    return len(claimed)
+
+
+async def step_each(
+    row_ids: Sequence[str],
+    step: Callable[[str], Awaitable[object]],
+    *,
+    failure_event: str,
+) -> None:
+    """Step every claimed row at once: a step mostly waits on a card network or a supplier
+    (seconds, at a real one), so one after another a worker would move a row per wait.
+    Each step takes a pooled connection only for its short transactions."""
+
+    async def guarded(row_id: str) -> None:
         try:
             await step(row_id)
         except Exception:  # one broken row must not stop the others; its lease lapses
             log.exception(failure_event, row_id=row_id)
-    return len(claimed)
+
+    await asyncio.gather(*(guarded(row_id) for row_id in row_ids))

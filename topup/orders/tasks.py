@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import structlog
-
 from topup.kit import clock
 from topup.kit.db import unit_of_work
+from topup.kit.leases import step_each
 from topup.orders.lifecycle import OrderDeps, advance
 from topup.orders.repository import OrderRepository
 
 LEASE = timedelta(seconds=30)
 BATCH = 50
-log = structlog.get_logger("topup.worker")
 
 
 async def claim_due(deps: OrderDeps, *, limit: int = BATCH) -> list[str]:
@@ -38,9 +36,7 @@ async def claim_due(deps: OrderDeps, *, limit: int = BATCH) -> list[str]:
 async def run_due(deps: OrderDeps, *, limit: int = BATCH) -> int:
     """One round: every due order moves one step. Returns how many were moved."""
     claimed = await claim_due(deps, limit=limit)
-    for order_id in claimed:
-        try:
-            await advance(deps, order_id)
-        except Exception:  # one broken order must not stop the others; its lease lapses
-            log.exception("order_step_failed", order_id=order_id)
+    await step_each(
+        claimed, lambda order_id: advance(deps, order_id), failure_event="order_step_failed"
+    )
     return len(claimed)
