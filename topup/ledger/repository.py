@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import BigInteger, Select, case, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.util import identity_key
 
 from topup.ledger.models import JournalEntry, LedgerAccount, Transfer, TransferKind
 
+BALANCE_COLUMNS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
 POSTED_KINDS = (TransferKind.posted.value, TransferKind.post_pending.value)
 
 
@@ -41,13 +43,41 @@ class LedgerRepository:
     async def resolution_of(self, pending_id: str) -> Transfer | None:
         return await self.session.scalar(select(Transfer).where(Transfer.pending_id == pending_id))
 
-    async def move_balances(self, account_id: str, **deltas: int) -> None:
-        """Add ``deltas`` (e.g. ``debits_posted=500``) to the balances in one UPDATE: atomic
-        under concurrency, and checked by the account's CHECK constraints."""
-        values = {name: getattr(LedgerAccount, name) + delta for name, delta in deltas.items()}
+    async def accounts(self, account_ids: Sequence[str]) -> dict[str, LedgerAccount]:
+        """The accounts that exist of those named, in one query."""
+        query = select(LedgerAccount).where(LedgerAccount.id.in_(account_ids))
+        return {account.id: account for account in await self.session.scalars(query)}
+
+    async def move_balances(self, deltas: Mapping[str, Mapping[str, int]]) -> None:
+        """Add each account's ``deltas`` (e.g. ``{"sales:EUR": {"credits_posted": 500}}``)
+        to its balances, every account in one UPDATE: atomic under concurrency, checked by
+        the accounts' CHECK constraints, and one round trip however many accounts an entry
+        touches. The rows are locked in id order, so two entries never deadlock on them."""
+        values = {}
+        for column in sorted({name for changes in deltas.values() for name in changes}):
+            amounts = {
+                account_id: literal(changes[column], BigInteger())
+                for account_id, changes in deltas.items()
+                if changes.get(column)
+            }
+            if amounts:
+                values[column] = getattr(LedgerAccount, column) + case(
+                    amounts, value=LedgerAccount.id, else_=literal(0, BigInteger())
+                )
+        if not values:
+            return
         await self.session.execute(
-            update(LedgerAccount).where(LedgerAccount.id == account_id).values(values)
+            update(LedgerAccount)
+            .where(LedgerAccount.id.in_(sorted(deltas)))
+            .values(values)
+            .execution_options(synchronize_session=False)
         )
+        # Only the balances changed: the accounts this session holds reload those when next
+        # read, and keep the rest (code, currency) without another query.
+        for account_id in deltas:
+            held = self.session.identity_map.get(identity_key(LedgerAccount, account_id))
+            if held is not None:
+                self.session.expire(held, BALANCE_COLUMNS)
 
     # ---- what `topup ledger check` reads --------------------------------------------------
 

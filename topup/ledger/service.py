@@ -9,6 +9,7 @@ a clear :class:`LedgerRefused` instead of a broken session.
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,20 @@ async def open_account(
     return account
 
 
+async def open_accounts(
+    session: AsyncSession, accounts: Sequence[tuple[str, str]], *, currency: str
+) -> None:
+    """Each ``(account id, code)``, created on first use; the ones that exist are read in
+    one query (and so kept in the session for the entry that follows)."""
+    known = await LedgerRepository(session).accounts([account_id for account_id, _ in accounts])
+    for account_id, code in accounts:
+        existing = known.get(account_id)
+        if existing is None:
+            await open_account(session, account_id, code=code, currency=currency)
+        elif existing.currency != currency:
+            raise Conflict(f"ledger account {account_id} holds {existing.currency}")
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -94,14 +109,15 @@ async def record(
     existing = await repository.entry_by_key(idempotency_key)
     if existing is not None:
         return existing
-    for movement in movements:
-        await _check_accounts(repository, movement)
+    await _check_accounts(repository, movements)
 
     async def write(entry: JournalEntry, now: datetime) -> None:
+        deltas: dict[str, Counter[str]] = defaultdict(Counter)
         for movement in movements:
             repository.add(_transfer(entry, TransferKind.posted, movement, now))
-            await repository.move_balances(movement.debit, debits_posted=movement.amount.amount)
-            await repository.move_balances(movement.credit, credits_posted=movement.amount.amount)
+            deltas[movement.debit]["debits_posted"] += movement.amount.amount
+            deltas[movement.credit]["credits_posted"] += movement.amount.amount
+        await repository.move_balances(deltas)
 
     return await _in_entry(session, kind, reference, idempotency_key, write)
 
@@ -119,14 +135,18 @@ async def hold(
     repository = LedgerRepository(session)
     existing = await repository.entry_by_key(idempotency_key)
     if existing is None:
-        await _check_accounts(repository, movement)
+        await _check_accounts(repository, [movement])
 
         async def write(entry: JournalEntry, now: datetime) -> None:
             transfer = _transfer(entry, TransferKind.pending, movement, now)
             transfer.timeout_at = timeout_at
             repository.add(transfer)
-            await repository.move_balances(movement.debit, debits_pending=movement.amount.amount)
-            await repository.move_balances(movement.credit, credits_pending=movement.amount.amount)
+            await repository.move_balances(
+                {
+                    movement.debit: {"debits_pending": movement.amount.amount},
+                    movement.credit: {"credits_pending": movement.amount.amount},
+                }
+            )
 
         existing = await _in_entry(session, kind, reference, idempotency_key, write)
     (transfer,) = await repository.transfers_of(existing.id)
@@ -197,10 +217,16 @@ async def _resolve(
         repository.add(transfer)
         moved = posted if kind is TransferKind.post_pending else 0
         await repository.move_balances(
-            pending.debit_account_id, debits_pending=-pending.amount, debits_posted=moved
-        )
-        await repository.move_balances(
-            pending.credit_account_id, credits_pending=-pending.amount, credits_posted=moved
+            {
+                pending.debit_account_id: {
+                    "debits_pending": -pending.amount,
+                    "debits_posted": moved,
+                },
+                pending.credit_account_id: {
+                    "credits_pending": -pending.amount,
+                    "credits_posted": moved,
+                },
+            }
         )
 
     entry_kind = "post_hold" if kind is TransferKind.post_pending else "void_hold"
@@ -226,17 +252,23 @@ def _transfer(
     )
 
 
-async def _check_accounts(repository: LedgerRepository, movement: Movement) -> None:
-    """Name the mistake before the database refuses it with a bare constraint error."""
-    for account_id in (movement.debit, movement.credit):
-        account = await repository.account(account_id)
-        if account is None:
-            raise Conflict(f"no ledger account {account_id}", code="ledger_account_not_found")
-        if account.currency != movement.amount.currency:
-            raise Conflict(
-                f"{account_id} holds {account.currency}, not {movement.amount.currency}",
-                code="currency_mismatch",
-            )
+async def _check_accounts(repository: LedgerRepository, movements: Sequence[Movement]) -> None:
+    """Name the mistake before the database refuses it with a bare constraint error; every
+    account of the entry is read in one query."""
+    named = {
+        account_id for movement in movements for account_id in (movement.debit, movement.credit)
+    }
+    accounts = await repository.accounts(sorted(named))
+    for movement in movements:
+        for account_id in (movement.debit, movement.credit):
+            account = accounts.get(account_id)
+            if account is None:
+                raise Conflict(f"no ledger account {account_id}", code="ledger_account_not_found")
+            if account.currency != movement.amount.currency:
+                raise Conflict(
+                    f"{account_id} holds {account.currency}, not {movement.amount.currency}",
+                    code="currency_mismatch",
+                )
 
 
 async def _in_entry(

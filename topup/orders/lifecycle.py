@@ -67,24 +67,19 @@ Step = Callable[[OrderDeps, Order], Awaitable[None]]
 
 async def advance(deps: OrderDeps, order_id: str) -> str | None:
     """Run the order's next step; returns its status afterwards (None if unknown)."""
-    async with deps.session_factory() as session:
-        order = await OrderRepository(session).order(order_id)
-    if order is None:
-        return None
-    step = STEPS.get(OrderStatus(order.status))
-    if step is not None:
-        await step(deps, order)
-    async with deps.session_factory() as session:
-        current = await OrderRepository(session).order(order_id)
-        return current.status if current else None
+    after = await _step(deps, await _read(deps, order_id))
+    return after.status if after else None
 
 
 async def drive(deps: OrderDeps, order_id: str, *, max_steps: int = 6) -> str | None:
-    """The fast path: move a fresh order on until it waits (pending) or ends."""
+    """The fast path: move a fresh order on until it waits (pending) or ends. Each step
+    starts from the order as the last one left it, read once between them."""
+    order = await _read(deps, order_id)
     status = None
     for _ in range(max_steps):
         before = status
-        status = await advance(deps, order_id)
+        order = await _step(deps, order)
+        status = order.status if order else None
         if (
             status is None
             or status not in (OrderStatus.created, OrderStatus.authorized, OrderStatus.submitted)
@@ -92,6 +87,21 @@ async def drive(deps: OrderDeps, order_id: str, *, max_steps: int = 6) -> str | 
         ):
             return status
     return status
+
+
+async def _read(deps: OrderDeps, order_id: str) -> Order | None:
+    async with deps.session_factory() as session:
+        return await OrderRepository(session).order(order_id)
+
+
+async def _step(deps: OrderDeps, order: Order | None) -> Order | None:
+    """Run the order's next step; returns the order as it is afterwards."""
+    if order is None:
+        return None
+    step = STEPS.get(OrderStatus(order.status))
+    if step is not None:
+        await step(deps, order)
+    return await _read(deps, order.id)
 
 
 async def _record(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,19 +90,17 @@ class RiskRepository:
 
     async def lock(self, keys: Sequence[str], now: datetime) -> None:
         """Hold the lock rows of ``keys`` until the transaction ends, taking them in one
-        order so two transactions never wait on each other in a circle."""
+        order so two transactions never wait on each other in a circle. One upsert both
+        makes a missing row and locks an existing one (ON CONFLICT DO UPDATE takes the
+        row lock), in one round trip whatever the number of keys."""
         ordered = sorted(set(keys))
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         await self.session.execute(
             insert(RiskLock)
             .values([{"key": key, "touched_at": now} for key in ordered])
-            .on_conflict_do_nothing(index_elements=["key"])
+            .on_conflict_do_update(index_elements=["key"], set_={"touched_at": now})
         )
-        for key in ordered:
-            await self.session.execute(
-                update(RiskLock).where(RiskLock.key == key).values(touched_at=now)
-            )
 
     # ---- windows over past orders -------------------------------------------------------
 
