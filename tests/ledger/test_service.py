@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -290,4 +291,38 @@ async def test_concurrent_spends_never_overdraw_a_wallet(
     results = await asyncio.gather(*(spend(number) for number in range(20)))
     assert results.count(True) == 10
     assert await balances(factory, WALLET) == (1000, 1000, 0, 0)
+    await assert_ledger_clean(factory)
+
+
+async def test_entries_over_the_same_accounts_in_any_order_never_deadlock(
+    factory: Factory,
+) -> None:
+    """Entries race over the same house accounts, each naming them in its own order: an
+    entry locks its accounts in id order, so all of them commit (PostgreSQL updates rows
+    in the order it scans them, which changes as rows get new versions, and would abort
+    one of two crossing entries as a deadlock)."""
+    house = [f"house:{letter}" for letter in "abcdefgh"]
+    async with unit_of_work(factory) as session:
+        for account_id in house:
+            await ledger.open_account(session, account_id, code="house", currency="EUR")
+
+    async def entry(number: int) -> None:
+        order = house[number % 8 :] + house[: number % 8]
+        if number % 2:
+            order.reverse()
+        async with unit_of_work(factory) as session:
+            for step in range(6):
+                await ledger.record(
+                    session,
+                    kind="spread",
+                    reference=f"o{number}",
+                    idempotency_key=f"spread-{number}-{step}",
+                    movements=[
+                        ledger.Movement(debit, credit, eur(1))
+                        for debit, credit in itertools.pairwise(order)
+                    ],
+                )
+                await asyncio.sleep(0)  # let the others take their locks meanwhile
+
+    await asyncio.gather(*(entry(number) for number in range(80)))
     await assert_ledger_clean(factory)

@@ -66,9 +66,18 @@ class LedgerRepository:
                 )
         if not values:
             return
+        # PostgreSQL updates the matched rows in whatever order it scans them, which
+        # changes as rows get new versions; the sub-select locks them in id order first.
+        locked = (
+            select(LedgerAccount.id)
+            .where(LedgerAccount.id.in_(sorted(deltas)))
+            .order_by(LedgerAccount.id)
+            .with_for_update()
+            .subquery()
+        )
         await self.session.execute(
             update(LedgerAccount)
-            .where(LedgerAccount.id.in_(sorted(deltas)))
+            .where(LedgerAccount.id == locked.c.id)
             .values(values)
             .execution_options(synchronize_session=False)
         )
