@@ -9,7 +9,7 @@ VENV := .venv
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint pytest bench-lookup bench-orders catalogue messages clean
+.PHONY: install run test lint pytest bench bench-tools bench-profile bench-lookup bench-orders catalogue messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -31,6 +31,23 @@ lint:
 
 pytest:
 	$(VENV)/bin/pytest
+
+# The whole-service benchmark (README, "Speed"): pgbench as the yardstick, Topup served as in
+# production and loaded from another process, statements counted per top-up, and reads at
+# 10 million orders. Needs PostgreSQL and Redis running; BENCH_ARGS passes options, e.g.
+# BENCH_ARGS="--scale-orders 0" to leave out the 10-million-order database.
+bench: install bench-tools
+	$(VENV)/bin/python -m scripts.bench $(BENCH_ARGS)
+
+# wrk drives GET /v1/lookup and pgbench is PostgreSQL's own; both from Debian's packages.
+bench-tools:
+	@command -v wrk >/dev/null && command -v pgbench >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq wrk postgresql-client >/dev/null)
+
+# Where a top-up's time goes: pyinstrument over the in-process path; writes
+# bench-results/profile.html.
+bench-profile: install
+	$(VENV)/bin/python -m scripts.bench.profile $(BENCH_ARGS)
 
 # Lookups per second, in-process (see README, "Speed").
 bench-lookup: install

@@ -18,22 +18,20 @@ import asyncio
 import json
 import os
 import platform
-import secrets
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from topup.accounts.models import Customer, CustomerStatus, Role
+from scripts.bench.accounts import buyer_row, visa_number
+from scripts.bench.database import fresh_database
+from topup.accounts.models import Customer
 from topup.catalogue.service import load_catalogue, parse_catalogue
 from topup.cli import SHIPPED_CATALOGUE
 from topup.config import Environment, Settings
 from topup.kit import clock
 from topup.kit.db import create_engine, unit_of_work
-from topup.kit.ids import new_id
 from topup.kit.migrate import upgrade
 from topup.orders.service import NewCard, PlaceOrder, place_order
 from topup.providers.payments.base import CardDetails
@@ -44,31 +42,13 @@ from topup.runtime import Runtime, build_runtime
 def card(index: int) -> CardDetails:
     """A distinct Visa number per buyer: one card on many accounts is a fraud signal that
     would block it, and that is not what this measures."""
-    payload = f"4{index:014d}"
-    total = 0
-    for position, character in enumerate(reversed(payload)):  # Luhn, from the right
-        value = int(character) * (2 if position % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return CardDetails(payload + str((10 - total % 10) % 10), 12, clock.now().year + 1, "123")
+    return CardDetails(visa_number(index), 12, clock.now().year + 1, "123")
 
 
 async def customers(runtime: Runtime, count: int) -> list[Customer]:
-    made = []
+    made = [buyer_row(index) for index in range(count)]
     async with unit_of_work(runtime.session_factory) as session:
-        for _ in range(count):
-            customer = Customer(
-                id=new_id("cus"),
-                first_name="Ada",
-                last_name="Obi",
-                status=CustomerStatus.active.value,
-                role=Role.customer.value,
-                language="en",
-                country_iso2="US",
-                created_at=clock.now() - timedelta(days=30),
-                phone_verified_at=clock.now(),
-            )
-            session.add(customer)
-            made.append(customer)
+        session.add_all(made)
     return made
 
 
@@ -127,33 +107,11 @@ async def main(orders: int, database: str | None) -> dict[str, object]:
     return figures
 
 
-async def fresh_postgres(server_url: str) -> tuple[str, str]:
-    """A throw-away database beside the one named, so a run never touches real data."""
-    name = f"topup_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
-
-
-async def drop_postgres(server_url: str, name: str) -> None:
-    admin = create_engine(server_url)
-    async with admin.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    await admin.dispose()
-
-
 async def run(orders: int, server_url: str | None) -> dict[str, object]:
     if server_url is None:
         return await main(orders, None)
-    url, name = await fresh_postgres(server_url)
-    try:
+    async with fresh_database(server_url, "orders") as url:
         return await main(orders, url)
-    finally:
-        await drop_postgres(server_url, name)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""`make bench`: Topup's whole-service benchmark (README, "Speed")."""
