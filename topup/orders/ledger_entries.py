@@ -32,8 +32,7 @@ HOLD_MARGIN = timedelta(hours=1)
 
 
 async def _accounts(session: AsyncSession, *pairs: tuple[str, str]) -> None:
-    for account_id, code in pairs:
-        await ledger.open_account(session, account_id, code=code, currency=EUR)
+    await ledger.open_accounts(session, pairs, currency=EUR)
 
 
 async def hold(session: AsyncSession, order: Order, *, gateway: str) -> str:
