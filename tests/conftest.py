@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.databases import BACKENDS, fresh_database, migrated_engine
+from tests.fixtures.transport import SettlingTransport
 from topup.app import create_app
 from topup.catalogue.schemas import CatalogueFile
 from topup.catalogue.service import load_catalogue, parse_catalogue
@@ -85,7 +86,7 @@ def runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
 async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, runtime)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = SettlingTransport(runtime, app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
             yield http
 

@@ -6,7 +6,7 @@ so swapping the simulator for a real supplier is a setting, not a code change.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,6 +16,7 @@ from topup.accounts.security import Passwords
 from topup.catalogue.snapshot import CatalogueCache
 from topup.config import PaymentGatewayName, Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
+from topup.kit.detached import Detached
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.notifications.tasks import NotificationDeps
 from topup.orders.lifecycle import OrderDeps
@@ -48,6 +49,7 @@ class Runtime:
     supplier: TopupSupplier
     email_sender: EmailSender
     sms_sender: SmsSender
+    detached: Detached = field(default_factory=Detached)
 
     def order_deps(self) -> OrderDeps:
         return OrderDeps(
@@ -84,6 +86,7 @@ class Runtime:
         return NotificationDeps(self.session_factory, self.email_sender, self.sms_sender)
 
     async def close(self) -> None:
+        await self.detached.stop()
         if isinstance(self.sms_sender, HttpSmsSender):
             await self.sms_sender.close()
         await self.engine.dispose()

@@ -18,6 +18,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.fixtures.transport import SettlingTransport
 from topup.app import create_app
 from topup.config import Settings
 from topup.kit.ratelimit import Limit, RateLimiter
@@ -64,7 +65,7 @@ async def client_at(settings: Settings, runtime: Runtime) -> AsyncIterator[Clien
         await stack.enter_async_context(app.router.lifespan_context(app))
 
         def at(ip: str) -> httpx.AsyncClient:
-            transport = httpx.ASGITransport(app=app, client=(ip, 40000))
+            transport = SettlingTransport(runtime, app=app, client=(ip, 40000))
             http = httpx.AsyncClient(transport=transport, base_url="http://topup.test")
             stack.push_async_callback(http.aclose)
             return http

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.fixtures.transport import SettlingTransport
 from tests.notifications.support import new_customer, send, unique_email, unique_phone
 from topup.app import create_app
 from topup.config import Environment, Settings
@@ -35,7 +36,7 @@ class Sandbox:
 async def serve(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, runtime)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = SettlingTransport(runtime, app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
             yield http
 

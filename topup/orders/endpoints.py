@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Response
 
 from topup.accounts.auth import CurrentCustomer
 from topup.accounts.models import Customer
@@ -147,11 +147,11 @@ async def _place(
     scope: str,
     fingerprint_body: Any,
     request: PlaceOrder,
-    background: BackgroundTasks,
 ) -> Response:
     placed = await place_once(runtime, customer, key, scope, fingerprint_body, request)
     if placed.order_id is not None:
-        background.add_task(drive, runtime.order_deps(), placed.order_id)  # the fast path
+        # The fast path, detached so the client's connection is free at once.
+        runtime.detached.start(drive(runtime.order_deps(), placed.order_id), name="order")
     return json_response(placed.body, placed.status_code)
 
 
@@ -160,7 +160,6 @@ async def create_order(
     body: OrderIn,
     customer: CurrentCustomer,
     runtime: RuntimeDep,
-    background: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Buy a top-up. The answer comes at once with `created`; follow the order with GET."""
@@ -172,7 +171,6 @@ async def create_order(
         "POST /v1/orders",
         body.model_dump(mode="json"),
         request_from(body),
-        background,
     )
 
 
@@ -210,7 +208,6 @@ async def repeat_order(
     order_id: OrderId,
     customer: CurrentCustomer,
     runtime: RuntimeDep,
-    background: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
     body: Annotated[RepeatIn | None, Body()] = None,
 ) -> Response:
@@ -227,7 +224,6 @@ async def repeat_order(
         f"POST /v1/orders/{order_id}/repeat",
         fingerprinted,
         request,
-        background,
     )
 
 

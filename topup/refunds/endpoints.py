@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, BackgroundTasks, Body, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from topup.accounts.auth import CurrentCustomer, require_role
 from topup.accounts.models import Customer, Role
@@ -141,7 +141,6 @@ async def create_refund_request(
     body: RefundIn,
     customer: CurrentCustomer,
     runtime: RuntimeDep,
-    background: BackgroundTasks,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Ask for a refund on the terms the preview showed. Refused with 422
@@ -170,7 +169,9 @@ async def create_refund_request(
         await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
         raise
     if request.due_at is not None:  # an automatic check: start it now
-        background.add_task(service.advance_refund, runtime.refund_deps(), request.id)
+        runtime.detached.start(
+            service.advance_refund(runtime.refund_deps(), request.id), name="refund"
+        )
     return json_response(answer, 201)
 
 
@@ -224,7 +225,6 @@ async def approve_refund_request(
     request_id: RefundRequestId,
     staff: Staff,
     runtime: RuntimeDep,
-    background: BackgroundTasks,
     body: Annotated[ApproveIn | None, Body()] = None,
 ) -> Response:
     """Approve a request; it is paid at once, or by the worker if the card network is slow."""
@@ -237,7 +237,7 @@ async def approve_refund_request(
             note=body.note if body else None,
         )
         answer = staff_request_out(request)
-    background.add_task(service.advance_refund, runtime.refund_deps(), request_id)
+    runtime.detached.start(service.advance_refund(runtime.refund_deps(), request_id), name="refund")
     return json_response(answer)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
@@ -71,7 +71,7 @@ async def purchases(
 
 
 @router.post("/orders/{order_id}/repeat")
-async def repeat(order_id: OrderId, person: VisitorDep, background: BackgroundTasks) -> Response:
+async def repeat(order_id: OrderId, person: VisitorDep) -> Response:
     form = await checked_form(person)
     if person.customer is None:
         return _to_login(person, "/purchases")
@@ -96,7 +96,7 @@ async def repeat(order_id: OrderId, person: VisitorDep, background: BackgroundTa
         return await _purchases_page(
             person, None, errors={"": error}, status_code=error.status_code
         )
-    return to_order(person, placed, background)
+    return to_order(person, placed)
 
 
 @router.get("/cards")

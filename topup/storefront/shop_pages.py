@@ -10,7 +10,7 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from topup.idempotency import service as idempotency
 from topup.kit.errors import AppError, InvalidInput, NotFound
@@ -193,7 +193,7 @@ async def _review_page(
 
 
 @router.post("/topup/pay")
-async def pay(person: VisitorDep, background: BackgroundTasks) -> Response:
+async def pay(person: VisitorDep) -> Response:
     form = await checked_form(person)
     review_again = "/topup/review?" + urlencode(
         {name: form.get(name, "") for name in ("phone", "product_id", "amount") if form.get(name)}
@@ -232,7 +232,7 @@ async def pay(person: VisitorDep, background: BackgroundTasks) -> Response:
             status_code=error.status_code,
             ask_duplicate=error.code == "duplicate_recipient",
         )
-    return to_order(person, placed, background)
+    return to_order(person, placed)
 
 
 def _fingerprinted(form: dict[str, str]) -> dict[str, str]:
@@ -278,9 +278,11 @@ def _whole_number(text: str, field: str, code: str) -> int:
     return int(cleaned)
 
 
-def to_order(person: Visitor, placed: Placed, background: BackgroundTasks) -> Response:
-    if placed.order_id is not None:
-        background.add_task(drive, person.runtime.order_deps(), placed.order_id)  # fast path
+def to_order(person: Visitor, placed: Placed) -> Response:
+    if placed.order_id is not None:  # the fast path, detached as the API's is
+        person.runtime.detached.start(
+            drive(person.runtime.order_deps(), placed.order_id), name="order"
+        )
     body: Any = placed.body
     order_id = body.get("id") if isinstance(body, dict) else None
     if placed.status_code != 201 or not isinstance(order_id, str):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, tuple_, update
+from sqlalchemy import Select, Subquery, and_, exists, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -79,6 +80,33 @@ class WalletRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
+    @staticmethod
+    def _page(account_id: str, *, limit: int, after: tuple[datetime, str] | None) -> Select[Any]:
+        """The ids of one page, chosen before anything is joined: the newest ``limit`` on
+        each side of the account (each read backwards on its own index), then the newest
+        ``limit`` of both. Joining first would read the whole history of a busy wallet on
+        every page. A transfer never has the wallet on both sides (the ledger's CHECK), so
+        the two sides never share a row."""
+        resolution = aliased(Transfer)
+        still_open = ~exists().where(resolution.pending_id == Transfer.id)
+
+        def side(column: Any) -> Subquery:
+            query = select(Transfer.id, Transfer.created_at).where(
+                column == account_id,
+                Transfer.kind != TransferKind.void_pending.value,
+                or_(Transfer.kind != TransferKind.pending.value, and_(still_open)),
+            )
+            if after is not None:
+                query = query.where(tuple_(Transfer.created_at, Transfer.id) < after)
+            newest = (Transfer.created_at.desc(), Transfer.id.desc())
+            return query.order_by(*newest).limit(limit).subquery()
+
+        debits, credits = side(Transfer.debit_account_id), side(Transfer.credit_account_id)
+        both = union_all(
+            select(debits.c.id, debits.c.created_at), select(credits.c.id, credits.c.created_at)
+        ).subquery()
+        return select(both.c.id).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(limit)
+
     async def lines(
         self, account_id: str, *, limit: int, after: tuple[datetime, str] | None
     ) -> list[WalletLine]:
@@ -88,8 +116,7 @@ class WalletRepository:
         since no money moved. Both sides use the ledger's per-account indexes."""
         hold = aliased(Transfer)
         hold_entry = aliased(JournalEntry)
-        resolution = aliased(Transfer)
-        still_open = ~exists().where(resolution.pending_id == Transfer.id)
+        page = self._page(account_id, limit=limit, after=after)
         query = (
             select(
                 Transfer.id,
@@ -105,18 +132,9 @@ class WalletRepository:
             .join(JournalEntry, JournalEntry.id == Transfer.entry_id)
             .outerjoin(hold, hold.id == Transfer.pending_id)
             .outerjoin(hold_entry, hold_entry.id == hold.entry_id)
-            .where(
-                or_(
-                    Transfer.debit_account_id == account_id,
-                    Transfer.credit_account_id == account_id,
-                ),
-                Transfer.kind != TransferKind.void_pending.value,
-                or_(Transfer.kind != TransferKind.pending.value, and_(still_open)),
-            )
+            .where(Transfer.id.in_(page))
+            .order_by(Transfer.created_at.desc(), Transfer.id.desc())
         )
-        if after is not None:
-            query = query.where(tuple_(Transfer.created_at, Transfer.id) < after)
-        query = query.order_by(Transfer.created_at.desc(), Transfer.id.desc()).limit(limit)
         return [
             WalletLine(
                 transfer_id=row[0],
