@@ -31,7 +31,8 @@ class HeldSupplier:
     async def send_topup(self, request: TopupRequest) -> TopupResult:
         self.reached.set()
         await self.release.wait()
-        return await self._inner.send_topup(request)
+        result: TopupResult = await self._inner.send_topup(request)
+        return result
 
 
 async def test_the_answer_and_the_next_request_do_not_wait_for_the_delivery(
