@@ -1,6 +1,7 @@
 # Topup: every set-up step a newcomer needs, from a machine with only Python ≥ 3.11 and make.
 #   make run    install everything and serve http://127.0.0.1:8000 (docs at /docs)
-#   make test   install everything, then lint, type-check and run the whole test suite
+#   make test   install everything, then lint, type-check, audit the dependencies and run the
+#               whole test suite
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 TOOLS := .tools
@@ -9,7 +10,7 @@ VENV := .venv
 export UV_PYTHON := $(shell command -v $(PYTHON))
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint pytest bench bench-tools bench-profile bench-lookup bench-orders catalogue messages clean
+.PHONY: install run test lint audit pytest bench bench-tools bench-profile bench-lookup bench-orders catalogue messages clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,12 +23,17 @@ install: $(UV)
 run: install
 	$(VENV)/bin/topup serve
 
-test: install lint pytest
+test: install lint audit pytest
 
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# pip-audit over every pin of uv.lock; AUDIT_ARGS=--strict also fails on a package that
+# could not be looked up (see scripts/audit.py).
+audit: install
+	$(VENV)/bin/python -m scripts.audit --uv $(UV) $(AUDIT_ARGS)
 
 pytest:
 	$(VENV)/bin/pytest
