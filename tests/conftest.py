@@ -25,12 +25,14 @@ from topup.runtime import Runtime, build_runtime
 # (smtp_server, smtp_server_tls_auth, smtp_tls) and Twilio's Messages API (sms_provider).
 # ``risky``: a fresh database with the shipped catalogue and risk rules, and an app on it.
 # ``services``: a real `topup serve` subprocess on each database (sqlite_service,
-# postgres_service), for the end-to-end and browser tests.
+# postgres_service), for the end-to-end and browser tests. ``hosted_app``: the app on a
+# copy of the risk template, in an event loop of its own, for the schemathesis run.
 pytest_plugins = [
     "tests.fixtures.smtp_server",
     "tests.fixtures.sms_provider",
     "tests.fixtures.risky",
     "tests.fixtures.services",
+    "tests.fixtures.fuzzing",
 ]
 
 

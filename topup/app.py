@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -26,7 +27,9 @@ from topup.kit.bodylimit import LimitBody
 from topup.kit.errors import AppError
 from topup.kit.http import RuntimeDep, json_response
 from topup.kit.logging import configure_logging
+from topup.kit.nulchars import RefuseNul
 from topup.kit.observe import ObserveRequests
+from topup.kit.schemas import error_responses
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="International mobile top-up: send prepaid credit to a phone "
         "in 60+ countries, paid in euros.",
     )
+    app.add_middleware(RefuseNul)  # inside LimitBody: it reads a body already bounded
     app.add_middleware(LimitBody)  # inside ObserveRequests: a 413 is measured and logged
     app.add_middleware(ObserveRequests)
     _add_error_handlers(app)
@@ -109,6 +113,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if is_unreadable_body(error):
+            return await invalid_request(request, RequestValidationError([_UNREADABLE_JSON]))
         codes = {404: "not_found", 405: "method_not_allowed"}
         code = codes.get(error.status_code, "http_error")
         message = "No such resource." if error.status_code == 404 else str(error.detail)
@@ -160,6 +166,28 @@ def _add_error_handlers(app: FastAPI) -> None:
         )
 
 
+# What FastAPI's own JSON decoding error looks like, for the bodies it cannot even decode.
+_UNREADABLE_JSON = {"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}
+
+
+def is_unreadable_body(error: StarletteHTTPException) -> bool:
+    """FastAPI answers 400 "There was an error parsing the body" when decoding the JSON
+    body raises anything but a JSONDecodeError: bytes that are not UTF-8
+    (UnicodeDecodeError) or nesting deeper than the parser recurses (RecursionError).
+    To a client that is the same mistake as any malformed JSON: 422 ``invalid_json``."""
+    return error.status_code == 400 and isinstance(
+        error.__cause__, (UnicodeDecodeError, RecursionError, ValueError)
+    )
+
+
+class ReadyOut(BaseModel):
+    """``status`` is ``ready`` or ``unavailable``; each dependency is ``ok`` or ``down``."""
+
+    status: str
+    database: str
+    redis: str | None = None
+
+
 async def _database_answers(runtime: Runtime) -> bool:
     try:
         async with runtime.engine.connect() as connection:
@@ -180,12 +208,20 @@ async def _redis_answers(runtime: Runtime) -> bool:
 
 
 def _add_operations(app: FastAPI) -> None:
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], responses=error_responses(dependencies=False))
     async def healthz() -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"])
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=ReadyOut,
+        responses={
+            503: {"model": ReadyOut, "description": "A dependency is down (`unavailable`)"},
+            **error_responses(dependencies=False),
+        },
+    )
     async def readyz(runtime: RuntimeDep) -> Response:
         """The database answers (and Redis, when rate limits are shared through it)."""
         checks = {"database": await _database_answers(runtime)}

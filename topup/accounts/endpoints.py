@@ -26,7 +26,6 @@ from topup.kit.http import RuntimeDep, SessionDep
 from topup.kit.schemas import error_responses
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
-ERRORS = error_responses(400, 401, 403, 422, 429)
 
 
 def client_ip(request: Request) -> str:
@@ -50,7 +49,12 @@ def customer_out(customer: Customer) -> CustomerOut:
     )
 
 
-@router.post("/auth/signup", status_code=201, response_model=CustomerEnvelope, responses=ERRORS)
+@router.post(
+    "/auth/signup",
+    status_code=201,
+    response_model=CustomerEnvelope,
+    responses=error_responses(422, 429),
+)
 async def signup(
     body: SignupIn, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> CustomerEnvelope:
@@ -66,7 +70,11 @@ async def signup(
     return CustomerEnvelope(customer=customer_out(customer))
 
 
-@router.post("/auth/verify-phone", response_model=CustomerEnvelope, responses=ERRORS)
+@router.post(
+    "/auth/verify-phone",
+    response_model=CustomerEnvelope,
+    responses=error_responses(400, 422, 429),
+)
 async def verify_phone(
     body: VerifyPhoneIn, request: Request, runtime: RuntimeDep
 ) -> CustomerEnvelope:
@@ -87,7 +95,10 @@ async def verify_phone(
 
 
 @router.post(
-    "/auth/verify-phone/resend", status_code=202, response_model=AcceptedOut, responses=ERRORS
+    "/auth/verify-phone/resend",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses=error_responses(422, 429),
 )
 async def resend_code(body: ResendCodeIn, runtime: RuntimeDep, session: SessionDep) -> AcceptedOut:
     """Send a new code (at most one a minute, five an hour); the answer never says whether
@@ -96,7 +107,7 @@ async def resend_code(body: ResendCodeIn, runtime: RuntimeDep, session: SessionD
     return AcceptedOut()
 
 
-@router.post("/auth/login", response_model=TokenOut, responses=ERRORS)
+@router.post("/auth/login", response_model=TokenOut, responses=error_responses(401, 422, 429))
 async def login(
     body: LoginIn, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> TokenOut:
@@ -110,13 +121,18 @@ async def login(
     return TokenOut(access_token=issued.token, expires_in=issued.expires_in)
 
 
-@router.post("/auth/logout", status_code=204, responses=ERRORS)
+@router.post("/auth/logout", status_code=204, responses=error_responses(401))
 async def logout(authenticated: CurrentSession, session: SessionDep) -> Response:
     await sessions.log_out(session, authenticated.token_id)
     return Response(status_code=204)
 
 
-@router.post("/auth/password/forgot", status_code=202, response_model=AcceptedOut, responses=ERRORS)
+@router.post(
+    "/auth/password/forgot",
+    status_code=202,
+    response_model=AcceptedOut,
+    responses=error_responses(422, 429),
+)
 async def forgot_password(
     body: ForgotPasswordIn, request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> AcceptedOut:
@@ -127,7 +143,11 @@ async def forgot_password(
     return AcceptedOut()
 
 
-@router.post("/auth/password/reset", response_model=CustomerEnvelope, responses=ERRORS)
+@router.post(
+    "/auth/password/reset",
+    response_model=CustomerEnvelope,
+    responses=error_responses(400, 422),
+)
 async def reset_password(
     body: ResetPasswordIn, runtime: RuntimeDep, session: SessionDep
 ) -> CustomerEnvelope:
@@ -138,12 +158,12 @@ async def reset_password(
     return CustomerEnvelope(customer=customer_out(customer))
 
 
-@router.get("/me", response_model=CustomerEnvelope, responses=ERRORS)
+@router.get("/me", response_model=CustomerEnvelope, responses=error_responses(401))
 async def me(customer: CurrentCustomer) -> CustomerEnvelope:
     return CustomerEnvelope(customer=customer_out(customer))
 
 
-@router.patch("/me", response_model=CustomerEnvelope, responses=ERRORS)
+@router.patch("/me", response_model=CustomerEnvelope, responses=error_responses(401, 422))
 async def update_me(
     body: UpdateMeIn, customer: CurrentCustomer, session: SessionDep
 ) -> CustomerEnvelope:
@@ -159,7 +179,7 @@ async def update_me(
     return CustomerEnvelope(customer=customer_out(updated))
 
 
-@router.delete("/me", status_code=204, responses=ERRORS)
+@router.delete("/me", status_code=204, responses=error_responses(401, 422, 429))
 async def delete_me(
     body: DeleteAccountIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:

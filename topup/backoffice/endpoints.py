@@ -40,7 +40,10 @@ from topup.risk.repository import RiskRepository
 from topup.risk.schemas import LimitRuleIn, MarketRuleIn, SignalRuleIn, ThresholdsIn
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
-ERRORS = error_responses(401, 403, 404, 409, 422)
+# Every staff route: no token (401), not staff or not an admin (403).
+STAFF_READ = error_responses(401, 403)
+STAFF_WRITE = error_responses(401, 403, 422)
+STAFF_ON_ONE = error_responses(401, 403, 404, 422)
 Staff = Annotated[Customer, Depends(require_role(Role.support, Role.admin))]
 Admin = Annotated[Customer, Depends(require_role(Role.admin))]
 CustomerId = Annotated[str, Path(pattern=r"^cus_[0-9a-f]{32}$")]
@@ -54,7 +57,7 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 # ---- rules ------------------------------------------------------------------------------
 
 
-@router.get("/rules", responses=ERRORS)
+@router.get("/rules", responses=STAFF_READ)
 async def list_rules(staff: Staff, session: SessionDep) -> Response:
     repository = RiskRepository(session)
     thresholds = await repository.thresholds()
@@ -68,7 +71,7 @@ async def list_rules(staff: Staff, session: SessionDep) -> Response:
     )
 
 
-@router.put("/rules/limits/{rule_id}", responses=ERRORS)
+@router.put("/rules/limits/{rule_id}", responses=STAFF_WRITE)
 async def put_limit(
     rule_id: RuleId, body: LimitRuleIn, admin: Admin, session: SessionDep
 ) -> Response:
@@ -76,14 +79,14 @@ async def put_limit(
     return json_response(_row(await rules.put_limit_rule(session, rule_id, body, actor=admin.id)))
 
 
-@router.put("/rules/markets/{market}", responses=ERRORS)
+@router.put("/rules/markets/{market}", responses=STAFF_WRITE)
 async def put_market(
     market: Market, body: MarketRuleIn, admin: Admin, session: SessionDep
 ) -> Response:
     return json_response(_row(await rules.put_market_rule(session, market, body, actor=admin.id)))
 
 
-@router.put("/rules/signals/{signal_id}", responses=ERRORS)
+@router.put("/rules/signals/{signal_id}", responses=STAFF_ON_ONE)
 async def put_signal(
     signal_id: RuleId, body: SignalRuleIn, admin: Admin, session: SessionDep
 ) -> Response:
@@ -92,7 +95,7 @@ async def put_signal(
     )
 
 
-@router.put("/rules/thresholds", responses=ERRORS)
+@router.put("/rules/thresholds", responses=STAFF_WRITE)
 async def put_thresholds(body: ThresholdsIn, admin: Admin, session: SessionDep) -> Response:
     return json_response(_row(await rules.put_thresholds(session, body, actor=admin.id)))
 
@@ -100,7 +103,7 @@ async def put_thresholds(body: ThresholdsIn, admin: Admin, session: SessionDep) 
 # ---- the review queue ----------------------------------------------------------------------
 
 
-@router.get("/reviews", response_model=ReviewQueue, responses=ERRORS)
+@router.get("/reviews", response_model=ReviewQueue, responses=STAFF_WRITE)
 async def review_queue(
     staff: Staff, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Response:
@@ -116,12 +119,16 @@ async def review_queue(
     return json_response({"data": data, "next_cursor": next_cursor})
 
 
-@router.get("/orders/{order_id}", response_model=StaffOrderOut, responses=ERRORS)
+@router.get("/orders/{order_id}", response_model=StaffOrderOut, responses=STAFF_ON_ONE)
 async def staff_order(order_id: OrderId, staff: Staff, session: SessionDep) -> Response:
     return json_response(await _staff_order(session, await _order(session, order_id)))
 
 
-@router.post("/reviews/{order_id}/approve", response_model=StaffOrderOut, responses=ERRORS)
+@router.post(
+    "/reviews/{order_id}/approve",
+    response_model=StaffOrderOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 async def approve(order_id: OrderId, staff: Staff, runtime: RuntimeDep) -> Response:
     """Send the held order on to the supplier."""
     async with unit_of_work(runtime.session_factory) as session:
@@ -129,7 +136,11 @@ async def approve(order_id: OrderId, staff: Staff, runtime: RuntimeDep) -> Respo
     return await _after_decision(runtime, order_id)
 
 
-@router.post("/reviews/{order_id}/reject", response_model=StaffOrderOut, responses=ERRORS)
+@router.post(
+    "/reviews/{order_id}/reject",
+    response_model=StaffOrderOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
 async def reject(order_id: OrderId, body: ReasonIn, staff: Staff, runtime: RuntimeDep) -> Response:
     """Refuse the held order: its card hold is voided, it ends ``rejected``."""
     async with unit_of_work(runtime.session_factory) as session:
@@ -147,7 +158,9 @@ async def _after_decision(runtime: RuntimeDep, order_id: str) -> Response:
 # ---- blocks ---------------------------------------------------------------------------------
 
 
-@router.post("/customers/{customer_id}/block", response_model=CustomerEnvelope, responses=ERRORS)
+@router.post(
+    "/customers/{customer_id}/block", response_model=CustomerEnvelope, responses=STAFF_WRITE
+)
 async def block_customer(
     customer_id: CustomerId, body: ReasonIn, staff: Staff, session: SessionDep
 ) -> CustomerEnvelope:
@@ -156,7 +169,9 @@ async def block_customer(
     return CustomerEnvelope(customer=customer_out(customer))
 
 
-@router.delete("/customers/{customer_id}/block", response_model=CustomerEnvelope, responses=ERRORS)
+@router.delete(
+    "/customers/{customer_id}/block", response_model=CustomerEnvelope, responses=STAFF_WRITE
+)
 async def unblock_customer(
     customer_id: CustomerId, staff: Staff, session: SessionDep
 ) -> CustomerEnvelope:
@@ -165,7 +180,7 @@ async def unblock_customer(
     return CustomerEnvelope(customer=customer_out(customer))
 
 
-@router.post("/cards/blocks", status_code=201, response_model=CardBlockOut, responses=ERRORS)
+@router.post("/cards/blocks", status_code=201, response_model=CardBlockOut, responses=STAFF_ON_ONE)
 async def block_card(body: CardBlockIn, staff: Staff, session: SessionDep) -> Response:
     fingerprint = await _fingerprint_of(session, body)
     block = await blocks.block_card(session, fingerprint, reason=body.reason, actor=staff.id)
@@ -174,7 +189,7 @@ async def block_card(body: CardBlockIn, staff: Staff, session: SessionDep) -> Re
     )
 
 
-@router.delete("/cards/blocks/{fingerprint}", status_code=204, responses=ERRORS)
+@router.delete("/cards/blocks/{fingerprint}", status_code=204, responses=STAFF_ON_ONE)
 async def unblock_card(fingerprint: Fingerprint, staff: Staff, session: SessionDep) -> Response:
     await blocks.unblock_card(session, fingerprint, actor=staff.id)
     return Response(status_code=204)
@@ -203,7 +218,7 @@ async def _fingerprint_of(session: SessionDep, body: CardBlockIn) -> str:
 # ---- the audit log ----------------------------------------------------------------------------
 
 
-@router.get("/audit", response_model=DecisionList, responses=ERRORS)
+@router.get("/audit", response_model=DecisionList, responses=STAFF_WRITE)
 async def audit_log(
     staff: Staff,
     session: SessionDep,

@@ -7,12 +7,15 @@ from fastapi import APIRouter, Request, Response
 from topup.catalogue.schemas import CountryList, OperatorList, ProductList
 from topup.kit.errors import NotFound
 from topup.kit.http import RuntimeDep, cached_json
+from topup.kit.schemas import error_responses
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 CATALOGUE_MAX_AGE = 300
+# The catalogue answers carry an ETag: a client sending it back in If-None-Match gets 304.
+NOT_MODIFIED: dict[int | str, dict[str, str]] = {304: {"description": "Not modified"}}
 
 
-@router.get("/countries", response_model=CountryList)
+@router.get("/countries", response_model=CountryList, responses=NOT_MODIFIED | error_responses())
 async def list_countries(request: Request, runtime: RuntimeDep) -> Response:
     snapshot = await runtime.catalogue.get()
     body = snapshot.rendered(
@@ -32,7 +35,7 @@ async def list_countries(request: Request, runtime: RuntimeDep) -> Response:
 @router.get(
     "/countries/{iso2}/operators",
     response_model=OperatorList,
-    responses={404: {"description": "Not a served country (`country_not_found`)"}},
+    responses=NOT_MODIFIED | error_responses(404, 422),
 )
 async def list_operators(iso2: str, request: Request, runtime: RuntimeDep) -> Response:
     snapshot = await runtime.catalogue.get()
@@ -56,7 +59,7 @@ async def list_operators(iso2: str, request: Request, runtime: RuntimeDep) -> Re
 @router.get(
     "/operators/{operator_id}/products",
     response_model=ProductList,
-    responses={404: {"description": "No such operator (`operator_not_found`)"}},
+    responses=NOT_MODIFIED | error_responses(404, 422),
 )
 async def list_products(operator_id: str, request: Request, runtime: RuntimeDep) -> Response:
     snapshot = await runtime.catalogue.get()

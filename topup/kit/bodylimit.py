@@ -49,7 +49,7 @@ class LimitBody:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        await self.app(scope, replay(b"".join(chunks), receive), send)
 
     @staticmethod
     def _declared_length(scope: Scope) -> int:
@@ -62,7 +62,7 @@ class LimitBody:
         return 0
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """The body already read, once; after it, the client's own messages (disconnect)."""
     delivered = False
 
@@ -77,14 +77,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _refuse(send: Send) -> None:
+    await send_json(send, 413, _TOO_LARGE)
+
+
+async def send_json(send: Send, status: int, body: bytes) -> None:
+    """An answer from a middleware, before the app (and its error handlers) are reached."""
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(_TOO_LARGE)).encode()),
+                (b"content-length", str(len(body)).encode()),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": _TOO_LARGE})
+    await send({"type": "http.response.body", "body": body})

@@ -11,13 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from topup.kit import clock, sandbox_clock
 from topup.kit.errors import NotFound
 from topup.kit.http import RuntimeDep, SessionDep
+from topup.kit.schemas import error_responses
 from topup.notifications.repository import MessageRepository
 from topup.notifications.schemas import SandboxMessageList, SandboxMessageOut
 
 router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
 
 
-@router.get("/messages", response_model=SandboxMessageList)
+@router.get("/messages", response_model=SandboxMessageList, responses=error_responses(404, 422))
 async def sandbox_messages(
     runtime: RuntimeDep,
     session: SessionDep,
@@ -71,7 +72,7 @@ class ClockOut(BaseModel):
     offset_seconds: float
 
 
-@router.post("/clock", response_model=ClockOut)
+@router.post("/clock", response_model=ClockOut, responses=error_responses(404, 422))
 async def move_clock(body: ClockIn, runtime: RuntimeDep, session: SessionDep) -> ClockOut:
     """Move the service's clock forward (sandbox only), to watch a 24 h expiry happen."""
     if not runtime.settings.is_sandbox:

@@ -25,7 +25,9 @@ from topup.risk import audit
 from topup.runtime import Runtime
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
-ERRORS = error_responses(401, 403, 404, 409, 422, 429)
+# Placing an order: not logged in, the wallet too small, a blocked account or card, no such
+# product, a duplicate or a reused key, invalid input.
+PLACING = error_responses(401, 402, 403, 404, 409, 422)
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
 ]
@@ -155,7 +157,7 @@ async def _place(
     return json_response(placed.body, placed.status_code)
 
 
-@router.post("", status_code=201, response_model=OrderOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=OrderOut, responses=PLACING)
 async def create_order(
     body: OrderIn,
     customer: CurrentCustomer,
@@ -203,7 +205,7 @@ async def repeat_request(
     )
 
 
-@router.post("/{order_id}/repeat", status_code=201, response_model=OrderOut, responses=ERRORS)
+@router.post("/{order_id}/repeat", status_code=201, response_model=OrderOut, responses=PLACING)
 async def repeat_order(
     order_id: OrderId,
     customer: CurrentCustomer,
@@ -227,7 +229,7 @@ async def repeat_order(
     )
 
 
-@router.get("", response_model=OrderList, responses=ERRORS)
+@router.get("", response_model=OrderList, responses=error_responses(401, 422))
 async def list_orders(
     customer: CurrentCustomer,
     session: SessionDep,
@@ -244,7 +246,7 @@ async def list_orders(
     return json_response({"data": [order_out(order) for order in page], "next_cursor": next_cursor})
 
 
-@router.get("/{order_id}", response_model=OrderOut, responses=ERRORS)
+@router.get("/{order_id}", response_model=OrderOut, responses=error_responses(401, 404, 422))
 async def get_order(order_id: OrderId, customer: CurrentCustomer, session: SessionDep) -> Response:
     order = await OrderRepository(session).order_of(customer.id, order_id)
     if order is None:  # another customer's order is as absent as one never placed

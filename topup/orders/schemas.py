@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from topup.kit.schemas import AmountOut
 from topup.payments.schemas import CardIn
@@ -16,7 +16,8 @@ class _Body(BaseModel):
 
 
 class AmountIn(_Body):
-    amount: Annotated[int, Field(gt=0, lt=10**15)]
+    # Strict: only a JSON integer is money; `true`, "5" and 5.0 are refused.
+    amount: Annotated[StrictInt, Field(gt=0, lt=10**15)]
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 
 

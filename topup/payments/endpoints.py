@@ -15,7 +15,6 @@ from topup.payments.schemas import CardIn, CardList, CardOut
 from topup.providers.payments.base import CardDetails
 
 router = APIRouter(prefix="/v1/cards", tags=["cards"])
-ERRORS = error_responses(401, 403, 404, 422)
 
 
 def card_out(card: SavedCard) -> CardOut:
@@ -28,7 +27,7 @@ def card_out(card: SavedCard) -> CardOut:
     )
 
 
-@router.post("", status_code=201, response_model=CardOut, responses=ERRORS)
+@router.post("", status_code=201, response_model=CardOut, responses=error_responses(401, 403, 422))
 async def save_card(
     body: CardIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> CardOut:
@@ -37,12 +36,12 @@ async def save_card(
     return card_out(await service.save_card(session, runtime.payment_gateway, customer, details))
 
 
-@router.get("", response_model=CardList, responses=ERRORS)
+@router.get("", response_model=CardList, responses=error_responses(401))
 async def list_cards(customer: CurrentCustomer, session: SessionDep) -> CardList:
     return CardList(data=[card_out(card) for card in await service.cards_of(session, customer)])
 
 
-@router.delete("/{card_id}", status_code=204, responses=ERRORS)
+@router.delete("/{card_id}", status_code=204, responses=error_responses(401, 404, 422))
 async def remove_card(
     card_id: Annotated[str, Path(pattern=r"^card_[0-9a-f]{32}$")],
     customer: CurrentCustomer,

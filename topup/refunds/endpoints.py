@@ -37,7 +37,9 @@ from topup.refunds.schemas import (
 
 router = APIRouter(prefix="/v1/refund-requests", tags=["refunds"])
 staff_router = APIRouter(prefix="/v1/admin", tags=["admin"])
-ERRORS = error_responses(401, 403, 404, 409, 422)
+# Staff deciding a request: not logged in, not staff or deciding one's own, no such
+# request, already decided, invalid input.
+DECIDING = error_responses(401, 403, 404, 409, 422)
 Staff = Annotated[Customer, Depends(require_role(Role.support, Role.admin))]
 Admin = Annotated[Customer, Depends(require_role(Role.admin))]
 RefundRequestId = Annotated[str, Path(pattern=r"^rfd_[0-9a-f]{32}$")]
@@ -103,7 +105,7 @@ def _page(rows: list[Any], limit: int, render: Any) -> dict[str, Any]:
 # ---- customers ------------------------------------------------------------------------------
 
 
-@router.post("/preview", response_model=RefundPreviewOut, responses=ERRORS)
+@router.post("/preview", response_model=RefundPreviewOut, responses=error_responses(401, 404, 422))
 async def preview_refund(
     body: RefundIn, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
@@ -136,7 +138,12 @@ async def preview_refund(
     return json_response(answer.model_dump(mode="json"))
 
 
-@router.post("", status_code=201, response_model=RefundRequestOut, responses=ERRORS)
+@router.post(
+    "",
+    status_code=201,
+    response_model=RefundRequestOut,
+    responses=error_responses(401, 404, 409, 422),
+)
 async def create_refund_request(
     body: RefundIn,
     customer: CurrentCustomer,
@@ -175,7 +182,7 @@ async def create_refund_request(
     return json_response(answer, 201)
 
 
-@router.get("", response_model=RefundRequestList, responses=ERRORS)
+@router.get("", response_model=RefundRequestList, responses=error_responses(401, 422))
 async def list_refund_requests(
     customer: CurrentCustomer, session: SessionDep, limit: Limit = 20, cursor: Cursor = None
 ) -> Response:
@@ -185,7 +192,9 @@ async def list_refund_requests(
     return json_response(_page(list(rows), limit, request_out))
 
 
-@router.get("/{request_id}", response_model=RefundRequestOut, responses=ERRORS)
+@router.get(
+    "/{request_id}", response_model=RefundRequestOut, responses=error_responses(401, 404, 422)
+)
 async def get_refund_request(
     request_id: RefundRequestId, customer: CurrentCustomer, session: SessionDep
 ) -> Response:
@@ -198,7 +207,11 @@ async def get_refund_request(
 # ---- staff ----------------------------------------------------------------------------------
 
 
-@staff_router.get("/refund-requests", response_model=StaffRefundRequestList, responses=ERRORS)
+@staff_router.get(
+    "/refund-requests",
+    response_model=StaffRefundRequestList,
+    responses=error_responses(401, 403, 422),
+)
 async def staff_list_refund_requests(
     staff: Staff,
     session: SessionDep,
@@ -219,7 +232,9 @@ async def staff_list_refund_requests(
 
 
 @staff_router.post(
-    "/refund-requests/{request_id}/approve", response_model=StaffRefundRequestOut, responses=ERRORS
+    "/refund-requests/{request_id}/approve",
+    response_model=StaffRefundRequestOut,
+    responses=DECIDING,
 )
 async def approve_refund_request(
     request_id: RefundRequestId,
@@ -242,7 +257,7 @@ async def approve_refund_request(
 
 
 @staff_router.post(
-    "/refund-requests/{request_id}/reject", response_model=StaffRefundRequestOut, responses=ERRORS
+    "/refund-requests/{request_id}/reject", response_model=StaffRefundRequestOut, responses=DECIDING
 )
 async def reject_refund_request(
     request_id: RefundRequestId, body: RejectIn, staff: Staff, session: SessionDep
@@ -262,7 +277,7 @@ def policy_out(row: RefundPolicyRow) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-@staff_router.get("/refund-policies", responses=ERRORS)
+@staff_router.get("/refund-policies", responses=error_responses(401, 403))
 async def list_refund_policies(staff: Staff, session: SessionDep) -> Response:
     """Every product type's refund policy, as customers are held to it now."""
     rows = await service.all_policies(session)
@@ -270,7 +285,9 @@ async def list_refund_policies(staff: Staff, session: SessionDep) -> Response:
 
 
 @staff_router.put(
-    "/refund-policies/{product_type}", response_model=RefundPolicyOut, responses=ERRORS
+    "/refund-policies/{product_type}",
+    response_model=RefundPolicyOut,
+    responses=error_responses(401, 403, 422),
 )
 async def put_refund_policy(
     product_type: Annotated[str, Path(pattern=PRODUCT_TYPE_PATTERN)],

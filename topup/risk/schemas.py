@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from topup.risk.models import LimitScope
 
@@ -12,7 +12,7 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 RuleId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Description = Annotated[str, Field(min_length=1, max_length=200)]
 # A rolling window from an hour to a year.
-WindowSeconds = Annotated[int, Field(ge=3600, le=366 * 86400)]
+WindowSeconds = Annotated[StrictInt, Field(ge=3600, le=366 * 86400)]
 
 
 class _Strict(BaseModel):
@@ -23,8 +23,8 @@ class LimitRuleIn(_Strict):
     scope: LimitScope
     market: Country | None = None
     window_seconds: WindowSeconds
-    max_count: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    max_amount: Annotated[int, Field(ge=0, le=100_000_000)] | None = None  # EUR cents
+    max_count: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    max_amount: Annotated[StrictInt, Field(ge=0, le=100_000_000)] | None = None  # EUR cents
     description: Description
     enabled: bool = True
 
@@ -40,7 +40,7 @@ class LimitRuleFile(LimitRuleIn):
 
 
 class MarketRuleIn(_Strict):
-    min_age: Annotated[int, Field(ge=0, le=120)] | None = None
+    min_age: Annotated[StrictInt, Field(ge=0, le=120)] | None = None
     residence_required: bool = False
     description: Description
     enabled: bool = True
@@ -51,7 +51,7 @@ class MarketRuleFile(MarketRuleIn):
 
 
 class SignalRuleIn(_Strict):
-    weight: Annotated[int, Field(ge=0, le=1000)]
+    weight: Annotated[StrictInt, Field(ge=0, le=1000)]
     params: dict[str, Any] = Field(default_factory=dict)
     enabled: bool = True
 
@@ -62,9 +62,9 @@ class SignalRuleFile(SignalRuleIn):
 
 
 class ThresholdsIn(_Strict):
-    review_score: Annotated[int, Field(ge=1, le=100_000)]
-    reject_score: Annotated[int, Field(ge=1, le=100_000)]
-    duplicate_window_seconds: Annotated[int, Field(ge=0, le=86400)] = 120
+    review_score: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    reject_score: Annotated[StrictInt, Field(ge=1, le=100_000)]
+    duplicate_window_seconds: Annotated[StrictInt, Field(ge=0, le=86400)] = 120
 
     @model_validator(mode="after")
     def review_comes_first(self) -> ThresholdsIn:

@@ -23,7 +23,6 @@ from topup.wallet.models import FundingStatus, WalletFunding
 from topup.wallet.schemas import FundIn, WalletLineList, WalletOut
 
 router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
-ERRORS = error_responses(401, 402, 403, 409, 422, 503)
 FUND_SCOPE = "POST /v1/wallet/fund"
 
 
@@ -40,13 +39,13 @@ def wallet_out(balance: Balance, customer: Customer) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-@router.get("", response_model=WalletOut, responses=ERRORS)
+@router.get("", response_model=WalletOut, responses=error_responses(401))
 async def get_wallet(customer: CurrentCustomer, session: SessionDep) -> Response:
     """The wallet's balance, and how much of it top-ups in flight have reserved."""
     return json_response(wallet_out(await balance_of(session, customer.id), customer))
 
 
-@router.get("/transactions", response_model=WalletLineList, responses=ERRORS)
+@router.get("/transactions", response_model=WalletLineList, responses=error_responses(401, 422))
 async def list_transactions(
     customer: CurrentCustomer,
     session: SessionDep,
@@ -73,7 +72,12 @@ async def list_transactions(
     return json_response({"data": data, "next_cursor": next_cursor})
 
 
-@router.post("/fund", status_code=201, response_model=WalletOut, responses=ERRORS)
+@router.post(
+    "/fund",
+    status_code=201,
+    response_model=WalletOut,
+    responses=error_responses(401, 402, 403, 404, 409, 422),
+)
 async def fund_wallet(
     body: FundIn,
     customer: CurrentCustomer,
