@@ -22,13 +22,15 @@ from topup.kit.db import create_session_factory, unit_of_work
 from topup.runtime import Runtime, build_runtime
 
 # The stand-ins for outside services, as fixtures for every test: an SMTP server
-# (smtp_server, smtp_server_tls_auth, smtp_tls) and Twilio's Messages API (sms_provider).
+# (smtp_server, smtp_server_tls_auth, smtp_tls), Twilio's Messages API (sms_provider) and
+# Reloadly's Airtime API (reloadly_server).
 # ``risky``: a fresh database with the shipped catalogue and risk rules, and an app on it.
 # ``services``: a real `topup serve` subprocess on each database (sqlite_service,
 # postgres_service), for the end-to-end and browser tests.
 pytest_plugins = [
     "tests.fixtures.smtp_server",
     "tests.fixtures.sms_provider",
+    "tests.fixtures.reloadly_server",
     "tests.fixtures.risky",
     "tests.fixtures.services",
 ]
