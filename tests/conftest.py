@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -64,8 +65,8 @@ async def engine(database_url: str, shipped_catalogue: CatalogueFile) -> AsyncIt
     await engine.dispose()
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """The tests' settings on ``database_url``, with ``overrides`` (a provider, say)."""
     return Settings(
         env=Environment.test,
         database_url=database_url,
@@ -76,7 +77,13 @@ def settings(database_url: str) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         argon2_parallelism=1,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
 
 
 @pytest.fixture

@@ -40,8 +40,6 @@ from topup.providers.suppliers.base import (
 from topup.risk import audit
 from topup.risk.models import Outcome
 
-log = structlog.get_logger(__name__)
-
 # An order held for review waits at most this long for a decision (then it is rejected),
 # which leaves the rest of its 24 hours for the supplier once it is approved.
 REVIEW_LIMIT = timedelta(hours=20)
@@ -332,7 +330,9 @@ def note_contradiction(session: AsyncSession, order: Order, *, answered: str) ->
     """The supplier said one thing and then another: the first recorded answer stands and
     no money moves, but support must see it (the operator may or may not have credited
     the number), in the log and in the audit log next to the order's other decisions."""
-    log.warning(
+    # Looked up here rather than cached at import: rare, and always under the logging set-up
+    # in force when it happens.
+    structlog.get_logger(__name__).warning(
         "supplier_contradiction",
         order_id=order.id,
         recorded_status=order.status,
