@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,7 +23,8 @@ from topup.kit.db import create_session_factory, unit_of_work
 from topup.runtime import Runtime, build_runtime
 
 # The stand-ins for outside services, as fixtures for every test: an SMTP server
-# (smtp_server, smtp_server_tls_auth, smtp_tls) and Twilio's Messages API (sms_provider).
+# (smtp_server, smtp_server_tls_auth, smtp_tls), Twilio's Messages API (sms_provider) and
+# Reloadly's Airtime API (reloadly_server).
 # ``risky``: a fresh database with the shipped catalogue and risk rules, and an app on it.
 # ``services``: a real `topup serve` subprocess on each database (sqlite_service,
 # postgres_service), for the end-to-end and browser tests. ``hosted_app``: the app on a
@@ -30,6 +32,7 @@ from topup.runtime import Runtime, build_runtime
 pytest_plugins = [
     "tests.fixtures.smtp_server",
     "tests.fixtures.sms_provider",
+    "tests.fixtures.reloadly_server",
     "tests.fixtures.risky",
     "tests.fixtures.services",
     "tests.fixtures.fuzzing",
@@ -64,8 +67,8 @@ async def engine(database_url: str, shipped_catalogue: CatalogueFile) -> AsyncIt
     await engine.dispose()
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings_for(database_url: str, **overrides: Any) -> Settings:
+    """The tests' settings on ``database_url``, with ``overrides`` (a provider, say)."""
     return Settings(
         env=Environment.test,
         database_url=database_url,
@@ -76,7 +79,13 @@ def settings(database_url: str) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=1024,
         argon2_parallelism=1,
+        **overrides,
     )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for(database_url)
 
 
 @pytest.fixture

@@ -153,3 +153,39 @@ def test_an_empty_provider_url_means_the_outbox_alone(monkeypatch: pytest.Monkey
     settings = Settings()
 
     assert (settings.smtp_url, settings.sms_url) == (None, None)
+
+
+def test_a_reloadly_supplier_needs_its_credentials_in_any_environment() -> None:
+    message = refusal(supplier="reloadly", reloadly_client_id="client")
+
+    assert "TOPUP_RELOADLY_CLIENT_ID and TOPUP_RELOADLY_CLIENT_SECRET" in message
+
+
+def test_reloadly_in_production_needs_the_live_api_and_an_operator_map() -> None:
+    production_reloadly = {
+        "env": "production",
+        "secret_key": STRONG_SECRET,
+        "supplier": "reloadly",
+        "reloadly_client_id": "client",
+        "reloadly_client_secret": "s" * 40,
+    }
+    message = refusal(**production_reloadly)
+
+    assert "TOPUP_SUPPLIER is the simulator" not in message
+    assert "TOPUP_RELOADLY_API_URL is Reloadly's sandbox" in message
+    assert "TOPUP_RELOADLY_OPERATOR_IDS maps no operator" in message
+    live = {"reloadly_api_url": "https://topups.reloadly.com", "reloadly_operator_ids": {"a": 1}}
+    live_message = refusal(**production_reloadly, **live)
+    assert "RELOADLY" not in live_message
+
+
+def test_the_reloadly_secrets_never_show_in_the_settings() -> None:
+    settings = Settings(
+        supplier="reloadly",
+        reloadly_client_id="client",
+        reloadly_client_secret="client-secret-value",
+        reloadly_webhook_secret="webhook-secret-value",
+    )
+
+    assert "secret-value" not in repr(settings)
+    assert "secret-value" not in str(settings.model_dump())

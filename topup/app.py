@@ -33,6 +33,7 @@ from topup.kit.schemas import error_responses
 from topup.kit.validation import describe_validation_error
 from topup.lookup.endpoints import router as lookup_router
 from topup.notifications.endpoints import router as sandbox_router
+from topup.orders.endpoints import callbacks_router
 from topup.orders.endpoints import router as orders_router
 from topup.payments.endpoints import router as cards_router
 from topup.refunds.endpoints import router as refunds_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(accounts_router)
     app.include_router(cards_router)
     app.include_router(orders_router)
+    app.include_router(callbacks_router)
     app.include_router(wallet_router)
     app.include_router(refunds_router)
     app.include_router(sandbox_router)

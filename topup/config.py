@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Self
 
 import holidays
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from topup.providers.email.smtp import SmtpServer
@@ -35,8 +35,10 @@ class PaymentGatewayName(StrEnum):
 
 class SupplierName(StrEnum):
     simulator = "simulator"
+    reloadly = "reloadly"
 
 
+RELOADLY_SANDBOX_URL = "https://topups-sandbox.reloadly.com"
 SANDBOX_PROVIDERS = {PaymentGatewayName.sandbox.value, SupplierName.simulator.value}
 
 
@@ -60,6 +62,19 @@ class Settings(BaseSettings):
     supplier_lookup_timeout_seconds: float = Field(default=2.0, gt=0)
     simulator_latency_ms: int = Field(default=0, ge=0)  # each top-up call: send, status
     simulator_lookup_latency_ms: int = Field(default=0, ge=0)  # each number lookup
+    # Reloadly's Airtime API (TOPUP_SUPPLIER=reloadly). The audience of its OAuth token is
+    # the API's own base URL unless set apart; operators are mapped from our catalogue ids
+    # to Reloadly's numeric ones (JSON: {"ng-mtn": 341}).
+    reloadly_api_url: str = RELOADLY_SANDBOX_URL
+    reloadly_auth_url: str = "https://auth.reloadly.com"
+    reloadly_audience: str | None = None
+    reloadly_client_id: str | None = None
+    reloadly_client_secret: SecretStr | None = None
+    # The webhook signature secret from Reloadly's dashboard (not the client secret);
+    # unset, every callback is refused and the status poll alone decides.
+    reloadly_webhook_secret: SecretStr | None = None
+    reloadly_timeout_seconds: float = Field(default=10.0, gt=0)
+    reloadly_operator_ids: dict[str, int] = Field(default_factory=dict)
 
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.
@@ -129,6 +144,17 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def reloadly_has_credentials(self) -> Self:
+        if self.supplier is SupplierName.reloadly and not (
+            self.reloadly_client_id and self.reloadly_client_secret
+        ):
+            raise ValueError(
+                "TOPUP_SUPPLIER=reloadly needs TOPUP_RELOADLY_CLIENT_ID and "
+                "TOPUP_RELOADLY_CLIENT_SECRET"
+            )
+        return self
+
+    @model_validator(mode="after")
     def refuse_sandbox_in_production(self) -> Self:
         if self.env is not Environment.production:
             return self
@@ -137,6 +163,11 @@ class Settings(BaseSettings):
             problems.append("TOPUP_PAYMENT_GATEWAY is the sandbox gateway")
         if self.supplier.value in SANDBOX_PROVIDERS:
             problems.append("TOPUP_SUPPLIER is the simulator")
+        if self.supplier is SupplierName.reloadly:
+            if self.reloadly_api_url.rstrip("/") == RELOADLY_SANDBOX_URL:
+                problems.append("TOPUP_RELOADLY_API_URL is Reloadly's sandbox")
+            if not self.reloadly_operator_ids:
+                problems.append("TOPUP_RELOADLY_OPERATOR_IDS maps no operator")
         if not self.smtp_url:
             problems.append("TOPUP_SMTP_URL is unset, so no email would leave the outbox")
         if not self.sms_url:

@@ -30,6 +30,7 @@ from topup.providers.sms.console import ConsoleSmsSender
 from topup.providers.sms.http import HttpSmsSender
 from topup.providers.suppliers.base import NumberLookup, TopupSupplier
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
+from topup.providers.suppliers.reloadly import ReloadlyCredentials, ReloadlySupplier
 from topup.providers.suppliers.simulator import SupplierSimulator
 from topup.refunds.policy import BusinessCalendar, business_calendar
 from topup.refunds.service import RefundDeps
@@ -89,6 +90,8 @@ class Runtime:
         await self.detached.stop()
         if isinstance(self.sms_sender, HttpSmsSender):
             await self.sms_sender.close()
+        if isinstance(self.supplier, ReloadlySupplier):
+            await self.supplier.close()
         await self.engine.dispose()
 
 
@@ -159,7 +162,7 @@ def build_supplier(
     settings: Settings,
     catalogue: CatalogueCache,
     session_factory: async_sessionmaker[AsyncSession],
-) -> SupplierSimulator:
+) -> SupplierSimulator | ReloadlySupplier:
     if settings.supplier is SupplierName.simulator:
         return SupplierSimulator(
             catalogue,
@@ -167,12 +170,36 @@ def build_supplier(
             latency_ms=settings.simulator_latency_ms,
             lookup_latency_ms=settings.simulator_lookup_latency_ms,
         )
+    if settings.supplier is SupplierName.reloadly:
+        return build_reloadly(settings)
     raise ValueError(f"unknown supplier {settings.supplier}")  # pragma: no cover
 
 
+def build_reloadly(settings: Settings) -> ReloadlySupplier:
+    # Settings refuse a reloadly supplier without its credentials.
+    assert settings.reloadly_client_id is not None
+    assert settings.reloadly_client_secret is not None
+    api_url = settings.reloadly_api_url.rstrip("/")
+    credentials = ReloadlyCredentials(
+        client_id=settings.reloadly_client_id,
+        client_secret=settings.reloadly_client_secret,
+        auth_url=settings.reloadly_auth_url.rstrip("/"),
+        api_url=api_url,
+        audience=settings.reloadly_audience or api_url,
+    )
+    return ReloadlySupplier(
+        credentials,
+        operator_ids=settings.reloadly_operator_ids,
+        timeout_seconds=settings.reloadly_timeout_seconds,
+    )
+
+
 def build_number_lookup(
-    settings: Settings, catalogue: CatalogueCache, supplier: NumberLookup
+    settings: Settings, catalogue: CatalogueCache, supplier: object
 ) -> NumberLookup:
+    if not isinstance(supplier, SupplierSimulator):
+        # The Reloadly adapter does not implement its number lookup yet: the prefixes only.
+        return PrefixLookup(catalogue)
     # The supplier knows about ported numbers and postpaid lines; libphonenumber's prefix
     # data only knows which operator a range was first given to, so it is the fallback.
     return FallbackLookup(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Query, Response
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from pydantic import BaseModel
 
 from topup.accounts.auth import CurrentCustomer
 from topup.accounts.models import Customer
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
-from topup.kit.errors import AppError, InvalidInput, NotFound
+from topup.kit.errors import AppError, InvalidInput, NotFound, Unauthorized
 from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
@@ -20,7 +22,9 @@ from topup.orders.models import Order, PaymentMethod
 from topup.orders.repository import OrderRepository
 from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
 from topup.orders.service import NewCard, PlaceOrder, place_order
+from topup.orders.supplier_callbacks import CallbackEffect, supplier_reported
 from topup.providers.payments.base import CardDetails
+from topup.providers.suppliers.reloadly import WebhookRefused, read_webhook
 from topup.risk import audit
 from topup.runtime import Runtime
 
@@ -31,7 +35,8 @@ PLACING = error_responses(401, 402, 403, 404, 409, 422)
 IdempotencyKeyHeader = Annotated[
     str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
 ]
-OrderId = Annotated[str, Path(pattern=r"^ord_[0-9a-f]{32}$")]
+ORDER_ID = re.compile(r"^ord_[0-9a-f]{32}$")
+OrderId = Annotated[str, Path(pattern=ORDER_ID.pattern)]
 # Refusals by a risk rule that answer with an error rather than a rejected order: the
 # audit log keeps them too.
 AUDITED_REFUSALS = frozenset(
@@ -252,3 +257,40 @@ async def get_order(order_id: OrderId, customer: CurrentCustomer, session: Sessi
     if order is None:  # another customer's order is as absent as one never placed
         raise NotFound("No such order.", code="order_not_found", field="order_id")
     return json_response(order_out(order))
+
+
+# ---- the supplier's callbacks (an API addition: Reloadly posts here, not customers) --------
+
+callbacks_router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
+
+
+class CallbackOut(BaseModel):
+    received: bool
+    effect: str
+
+
+@callbacks_router.post(
+    "/reloadly/callback", response_model=CallbackOut, responses=error_responses(401, 413)
+)
+async def reloadly_callback(
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    signature: Annotated[str | None, Header(alias="X-Reloadly-Signature")] = None,
+    timestamp: Annotated[str | None, Header(alias="X-Reloadly-Request-Timestamp")] = None,
+) -> Response:
+    """Reloadly's ``airtime_transaction.status`` webhook, signed with the webhook secret.
+    It only makes the order due for a status check now; it never moves money."""
+    secret = runtime.settings.reloadly_webhook_secret
+    if secret is None:
+        raise Unauthorized("No webhook secret is configured.", code="callback_refused")
+    try:
+        report = read_webhook(await request.body(), signature, timestamp, secret)
+    except WebhookRefused as refused:
+        raise Unauthorized(str(refused), code="callback_refused") from refused
+    effect = CallbackEffect.ignored
+    if report is not None and ORDER_ID.fullmatch(report.reference):
+        effect = await supplier_reported(session, order_id=report.reference, status=report.status)
+    # Reloadly retries until it gets a 200: every verified callback is acknowledged, also
+    # one about an order we do not know, so a mistake on its side does not retry for hours.
+    return json_response({"received": True, "effect": effect.value})

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.kit import clock, faults
@@ -28,7 +29,7 @@ from topup.notifications import orders as order_messages
 from topup.orders import ledger_entries
 from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
-from topup.providers.payments.base import AuthorizationStatus, PaymentGateway
+from topup.providers.payments.base import AuthorizationStatus, PaymentGateway, PaymentStateError
 from topup.providers.suppliers.base import (
     SupplierUnavailable,
     TopupRequest,
@@ -267,12 +268,26 @@ async def _finish(
     failure_code: str | None = None,
     supplier_transaction_id: str | None = None,
 ) -> None:
+    outcome = OrderStatus.succeeded if succeeded else OrderStatus.failed
+    # Another worker may have settled the order on an earlier, contradicting answer: the
+    # first final answer recorded wins, and the gateway is not asked to undo it.
+    if await _settled_already(deps, order, expected, outcome):
+        return
     if not _from_wallet(order):
         assert order.gateway_reference is not None
-        if succeeded:
-            await deps.gateway.capture(order.gateway_reference, Money(order.price_amount, "EUR"))
-        else:
-            await deps.gateway.void(order.gateway_reference)
+        try:
+            if succeeded:
+                await deps.gateway.capture(
+                    order.gateway_reference, Money(order.price_amount, "EUR")
+                )
+            else:
+                await deps.gateway.void(order.gateway_reference)
+        except PaymentStateError:
+            # The payment was settled the other way a moment ago, by a worker that has
+            # not recorded it yet or just did: that worker's outcome stands.
+            if await _settled_already(deps, order, expected, outcome):
+                return
+            raise
         faults.checkpoint("order.settled_at_gateway")
 
     async def change(session: AsyncSession, current: Order) -> None:
@@ -292,6 +307,50 @@ async def _finish(
             await order_messages.order_failed(session, current)
 
     await _record(deps, order, expected, change)
+
+
+async def _settled_already(
+    deps: OrderDeps, order: Order, expected: OrderStatus, outcome: OrderStatus
+) -> bool:
+    """Whether the order has left ``expected`` (then this step's answer comes too late);
+    a final status other than ``outcome`` is a contradiction, kept for support."""
+    async with unit_of_work(deps.session_factory) as session:
+        current = await OrderRepository(session).order(order.id, for_update=True)
+        if current is None or current.status == expected:
+            return False
+        if current.status in FINAL_BY_SUPPLIER and current.status != outcome:
+            note_contradiction(session, current, answered=outcome.value)
+        return True
+
+
+FINAL_BY_SUPPLIER = (OrderStatus.succeeded, OrderStatus.failed)
+
+
+def note_contradiction(session: AsyncSession, order: Order, *, answered: str) -> None:
+    """The supplier said one thing and then another: the first recorded answer stands and
+    no money moves, but support must see it (the operator may or may not have credited
+    the number), in the log and in the audit log next to the order's other decisions."""
+    # Looked up here rather than cached at import: rare, and always under the logging set-up
+    # in force when it happens.
+    structlog.get_logger(__name__).warning(
+        "supplier_contradiction",
+        order_id=order.id,
+        recorded_status=order.status,
+        answered_status=answered,
+        supplier_transaction_id=order.supplier_transaction_id,
+    )
+    audit.record(
+        session,
+        kind="supplier_contradiction",
+        outcome=answered,
+        order_id=order.id,
+        customer_id=order.customer_id,
+        inputs={
+            "recorded_status": order.status,
+            "answered_status": answered,
+            "supplier_transaction_id": order.supplier_transaction_id,
+        },
+    )
 
 
 # ---- review: rejected by support, or left undecided past the deadline ----------------------
