@@ -51,6 +51,7 @@ PUBLIC_PREFIXES: tuple[str, ...] = (
     "/v1/auth/verify-phone",
     "/v1/auth/login",
     "/v1/auth/password",
+    "/v1/suppliers",  # the supplier's signed callbacks: no customer calls them
 )
 
 
@@ -62,10 +63,16 @@ def _identities(path: str) -> list[Role | None]:
     return [Role.customer, None]
 
 
+CONSTRAINTS = {"pattern", "minLength", "maxLength", "enum", "const", "format"}
+
+
 def _can_be_invalid(parameter: dict[str, Any]) -> bool:
-    """A path segment is always a string: only a constrained one has invalid values."""
+    """A path segment or a header is always a string: only a constrained one has invalid
+    values."""
+    if parameter["in"] not in ("path", "header"):
+        return True
     schema = parameter.get("schema", {})
-    return parameter["in"] != "path" or schema.get("type") != "string" or len(schema) > 2
+    return bool(CONSTRAINTS & set(schema)) or schema.get("type", "string") != "string"
 
 
 def _modes(operation: dict[str, Any]) -> list[GenerationMode]:

@@ -270,7 +270,7 @@ class CallbackOut(BaseModel):
 
 
 @callbacks_router.post(
-    "/reloadly/callback", response_model=CallbackOut, responses=error_responses(401, 413)
+    "/reloadly/callback", response_model=CallbackOut, responses=error_responses(401, 422)
 )
 async def reloadly_callback(
     request: Request,
