@@ -25,12 +25,14 @@ from topup.runtime import Runtime, build_runtime
 # (smtp_server, smtp_server_tls_auth, smtp_tls) and Twilio's Messages API (sms_provider).
 # ``risky``: a fresh database with the shipped catalogue and risk rules, and an app on it.
 # ``services``: a real `topup serve` subprocess on each database (sqlite_service,
-# postgres_service), for the end-to-end and browser tests.
+# postgres_service), for the end-to-end and browser tests. ``faulty``: a connection dropper
+# and a client that answers as a server would, for the database-fault tests.
 pytest_plugins = [
     "tests.fixtures.smtp_server",
     "tests.fixtures.sms_provider",
     "tests.fixtures.risky",
     "tests.fixtures.services",
+    "tests.fixtures.faulty",
 ]
 
 
