@@ -19,8 +19,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from topup.idempotency.models import IdempotencyKey, KeyState
 from topup.kit import clock
 from topup.kit.db import DATABASE_FAILURES, unit_of_work
+from topup.kit.detached import Detached
 from topup.kit.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=72)
@@ -175,6 +178,7 @@ def _answer_for(
             "The first request with this Idempotency-Key is still being handled.",
             code="idempotency_key_in_use",
             field="Idempotency-Key",
+            headers={"Retry-After": "1"},  # its answer, or the key given back, comes soon
         )
     # The holder died before committing anything: this request takes the key over.
     record.locked_until = now + IN_FLIGHT_LOCK
@@ -203,9 +207,11 @@ async def release(
     customer_id: str,
     key: str,
     lock: datetime | None = None,
+    locked_by: datetime | None = None,
 ) -> None:
     """Give the key back after a request that was refused before it acted; with ``lock``,
-    only the claim that set that lock (a claim whose own commit may have failed)."""
+    only the claim that set exactly that lock (a claim whose own commit may have failed);
+    with ``locked_by``, only a claim whose lock ends by then (see :func:`released_on_outage`)."""
     conditions = [
         IdempotencyKey.customer_id == customer_id,
         IdempotencyKey.key == key,
@@ -213,30 +219,68 @@ async def release(
     ]
     if lock is not None:
         conditions.append(IdempotencyKey.locked_until == lock)
+    if locked_by is not None:
+        conditions.append(IdempotencyKey.locked_until <= locked_by)
     async with unit_of_work(session_factory) as session:
         await session.execute(delete(IdempotencyKey).where(*conditions))
 
 
-async def _quietly(release: Coroutine[Any, Any, None]) -> None:
-    """A release after a database failure: the database may still be away, and then the
-    in-flight lock lapses by itself; the request's own 503 is the answer either way."""
+async def _quietly(release: Coroutine[Any, Any, None]) -> bool:
+    """A release after a database failure; False while the database is still away."""
     try:
         await release
     except DATABASE_FAILURES as error:
         log.warning("idempotency_release_failed", error=type(error).__name__)
+        return False
+    return True
+
+
+async def release_when_back(
+    session_factory: async_sessionmaker[AsyncSession],
+    *,
+    customer_id: str,
+    key: str,
+    locked_by: datetime,
+    every_seconds: float = 1.0,
+) -> None:
+    """Try the release again until the database is back or the lock lapses by itself.
+
+    ``locked_by`` is when the failed request began plus the lock: the claim it holds ends
+    before then, while a claim taken afterwards (by a retry, once this one was given back
+    or had lapsed) ends later, so no other request's claim is ever released."""
+    # Bounded in real time: the request clock of the sandbox or a test may stand still.
+    give_up_at = time.monotonic() + (locked_by - clock.now()).total_seconds()
+    while time.monotonic() < give_up_at:
+        await asyncio.sleep(every_seconds)
+        released = release(session_factory, customer_id=customer_id, key=key, locked_by=locked_by)
+        if await _quietly(released):
+            return
 
 
 @asynccontextmanager
 async def released_on_outage(
-    session_factory: async_sessionmaker[AsyncSession], *, customer_id: str, key: str
+    session_factory: async_sessionmaker[AsyncSession],
+    detached: Detached,
+    *,
+    customer_id: str,
+    key: str,
 ) -> AsyncIterator[None]:
     """The work done under a claimed key: if the database fails it (a 503 follows), the key
-    is given back so the retry is served at once. Safe whether or not the work committed:
-    only a key still in flight is released, and a committed one is done."""
+    is given back so the retry is served at once, or as soon as the database is back (in
+    the background: the 503 does not wait). Safe whether or not the work committed: only a
+    key still in flight is released, and a committed one is done."""
+    locked_by = clock.now() + IN_FLIGHT_LOCK
     try:
         yield
     except DATABASE_FAILURES:
-        await _quietly(release(session_factory, customer_id=customer_id, key=key))
+        released = release(session_factory, customer_id=customer_id, key=key, locked_by=locked_by)
+        if not await _quietly(released):
+            detached.start(
+                release_when_back(
+                    session_factory, customer_id=customer_id, key=key, locked_by=locked_by
+                ),
+                name="idempotency_release",
+            )
         raise
 
 

@@ -113,7 +113,7 @@ async def place_once(
     try:
         async with (
             idempotency.released_on_outage(
-                runtime.session_factory, customer_id=customer.id, key=key
+                runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
             ),
             unit_of_work(runtime.session_factory) as session,
         ):

@@ -96,7 +96,7 @@ async def fund_wallet(
     # Given back on an outage even after the funding started: the funding row carries the
     # key, so the retry finds it and takes it on rather than starting another.
     async with idempotency.released_on_outage(
-        runtime.session_factory, customer_id=customer.id, key=key
+        runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
     ):
         status_code, answer = await _fund(runtime, customer, key, body)
     return json_response(answer, status_code)
