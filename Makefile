@@ -76,3 +76,11 @@ clean:
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --no-wrap --sort-output --project Topup --version 0.1.0 -o topup/locale/messages.pot .
 	$(VENV)/bin/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i topup/locale/messages.pot -d topup/locale
+
+# PostgreSQL restarted under a stream of orders: a private cluster (initdb as the postgres
+# user, on a free loopback port), `topup serve` and `topup worker` on it, several immediate
+# restarts and stops; prints requests, 503s, 500s (must be 0), outages and recovery times.
+# DB_FAULTS_ARGS passes options, e.g. DB_FAULTS_ARGS="--orders 1000 --restarts 5".
+.PHONY: db-faults
+db-faults: install
+	$(VENV)/bin/python -m scripts.db_faults $(DB_FAULTS_ARGS)

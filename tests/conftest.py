@@ -29,6 +29,8 @@ from topup.runtime import Runtime, build_runtime
 # ``services``: a real `topup serve` subprocess on each database (sqlite_service,
 # postgres_service), for the end-to-end and browser tests. ``hosted_app``: the app on a
 # copy of the risk template, in an event loop of its own, for the schemathesis run.
+# ``faulty``: a connection dropper and a client that answers as a server would, for the
+# database-fault tests.
 pytest_plugins = [
     "tests.fixtures.smtp_server",
     "tests.fixtures.sms_provider",
@@ -36,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures.risky",
     "tests.fixtures.services",
     "tests.fixtures.fuzzing",
+    "tests.fixtures.faulty",
 ]
 
 

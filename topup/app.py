@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -14,8 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from topup import __version__
@@ -24,7 +21,8 @@ from topup.backoffice.endpoints import router as admin_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
 from topup.kit.bodylimit import LimitBody
-from topup.kit.errors import AppError
+from topup.kit.db import DATABASE_FAILURES
+from topup.kit.errors import AppError, ServiceUnavailable
 from topup.kit.http import RuntimeDep, json_response
 from topup.kit.logging import configure_logging
 from topup.kit.nulchars import RefuseNul
@@ -128,44 +126,37 @@ def _add_error_handlers(app: FastAPI) -> None:
         response.headers.update(error.headers or {})
         return response
 
-    @app.exception_handler(OperationalError)
-    async def database_down(_request: Request, error: Any) -> Response:
-        log.error("database_unavailable", error=str(error.orig)[:200])
-        return json_response(
-            {
-                "error": {
-                    "code": "service_unavailable",
-                    "message": "The database is not answering; try again in a moment.",
-                }
-            },
-            503,
-        )
+    async def database_unavailable(request: Request, error: Exception) -> Response:
+        return await _database_unavailable(request, error)
 
-    @app.exception_handler(PoolTimeoutError)
-    async def database_busy(_request: Request, error: Any) -> Response:
-        log.error("database_pool_exhausted")
-        return json_response(
-            {
-                "error": {
-                    "code": "service_unavailable",
-                    "message": "The service is busy; try again in a moment.",
-                }
-            },
-            503,
-        )
+    for failure in DATABASE_FAILURES:
+        app.add_exception_handler(failure, database_unavailable)
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(_request: Request, error: Any) -> Response:
-        log.error("database_error", error=str(error.orig)[:200])
-        return json_response(
-            {
-                "error": {
-                    "code": "service_unavailable",
-                    "message": "The request could not be stored; try again.",
-                }
-            },
-            503,
-        )
+
+# A restarted PostgreSQL accepts connections again within a few seconds.
+RETRY_AFTER_SECONDS = 2
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    """503 ``service_unavailable`` with Retry-After for every way the database can fail a
+    request (DATABASE_FAILURES): the unit of work rolled back, so nothing half-done stays,
+    and the same request (the same Idempotency-Key) may be sent again."""
+    cause = getattr(error, "orig", None) or error
+    log.error("database_unavailable", error=type(cause).__name__, detail=str(cause)[:200])
+    refusal = ServiceUnavailable(
+        "The database is not answering; try again in a moment.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    if storefront.is_page(request):
+        # The error page reads the visitor's session from the database, which may be the
+        # very thing that is down: then the browser gets the plain answer.
+        with contextlib.suppress(*DATABASE_FAILURES):
+            page = await storefront.error_page(request, refusal)
+            page.headers.update(refusal.headers)
+            return page
+    response = json_response(refusal.body(), refusal.status_code)
+    response.headers.update(refusal.headers)
+    return response
 
 
 # What FastAPI's own JSON decoding error looks like, for the bodies it cannot even decode.
@@ -194,7 +185,7 @@ async def _database_answers(runtime: Runtime) -> bool:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except (OSError, DBAPIError) as error:
+    except DATABASE_FAILURES as error:
         log.warning("not_ready", dependency="database", error=type(error).__name__)
         return False
     return True

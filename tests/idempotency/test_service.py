@@ -5,36 +5,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from topup.accounts.models import Customer, CustomerStatus, Role
+from tests.idempotency.conftest import Factory
 from topup.idempotency import service as keys
 from topup.idempotency.models import IdempotencyKey, KeyState
 from topup.kit import clock
-from topup.kit.db import create_session_factory, unit_of_work
+from topup.kit.db import unit_of_work
 from topup.kit.errors import Conflict, InvalidInput
 
-Factory = async_sessionmaker[AsyncSession]
 SCOPE = "POST /v1/orders"
 SECRET = "a-test-secret-key"
 BODY = {"recipient_phone": "+2348031234567", "product_id": "ng-mtn-2500"}
 PRINT = keys.fingerprint(SCOPE, BODY, secret=SECRET)
-
-
-@pytest.fixture
-async def factory(empty_engine: AsyncEngine) -> Factory:
-    factory = create_session_factory(empty_engine)
-    async with unit_of_work(factory) as session:
-        session.add(
-            Customer(
-                id="cus_ada",
-                status=CustomerStatus.active.value,
-                role=Role.customer.value,
-                language="en",
-                created_at=clock.now(),
-            )
-        )
-    return factory
 
 
 async def claim(factory: Factory, key: str = "key-1", fingerprint: str = PRINT) -> object:

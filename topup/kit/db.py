@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type hints
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,6 +32,21 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Every way a lost or refused database connection surfaces. SQLAlchemy wraps what a driver
+# raises on a live connection (DBAPIError, InterfaceError among them), but not what asyncpg
+# raises while opening one: a stopped server gives a bare ConnectionRefusedError (OSError),
+# a starting or stopping one CannotConnectNowError, a slow one TimeoutError. Each of them
+# means "try again in a moment", never a bug.
+DATABASE_FAILURES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    OSError,  # ConnectionRefusedError, ConnectionResetError, TimeoutError
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 class Base(DeclarativeBase):

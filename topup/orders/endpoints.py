@@ -118,7 +118,12 @@ async def place_once(
     if replay is not None:
         return Placed(replay.status_code, replay.body, None)
     try:
-        async with unit_of_work(runtime.session_factory) as session:
+        async with (
+            idempotency.released_on_outage(
+                runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
+            ),
+            unit_of_work(runtime.session_factory) as session,
+        ):
             order = await place_order(
                 session,
                 snapshot=await runtime.catalogue.get(),

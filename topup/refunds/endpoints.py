@@ -164,7 +164,12 @@ async def create_refund_request(
     if replay is not None:
         return json_response(replay.body, replay.status_code)
     try:
-        async with unit_of_work(runtime.session_factory) as session:
+        async with (
+            idempotency.released_on_outage(
+                runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
+            ),
+            unit_of_work(runtime.session_factory) as session,
+        ):
             request = await service.request_refund(
                 session, customer, _ask(body), key=key, calendar=runtime.business_calendar()
             )

@@ -97,6 +97,16 @@ async def fund_wallet(
     )
     if replay is not None:
         return json_response(replay.body, replay.status_code)
+    # Given back on an outage even after the funding started: the funding row carries the
+    # key, so the retry finds it and takes it on rather than starting another.
+    async with idempotency.released_on_outage(
+        runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
+    ):
+        status_code, answer = await _fund(runtime, customer, key, body)
+    return json_response(answer, status_code)
+
+
+async def _fund(runtime: Runtime, customer: Customer, key: str, body: FundIn) -> tuple[int, Any]:
     funding = await _start(runtime, customer, key, body)
     try:
         funding = await service.advance_funding(runtime.funding_deps(), funding.id)
@@ -112,7 +122,7 @@ async def fund_wallet(
         await idempotency.complete(
             session, customer_id=customer.id, key=key, status_code=status_code, body=answer
         )
-    return json_response(answer, status_code)
+    return status_code, answer
 
 
 async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -> WalletFunding:
