@@ -70,3 +70,11 @@ clean:
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --no-wrap --sort-output --project Topup --version 0.1.0 -o topup/locale/messages.pot .
 	$(VENV)/bin/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i topup/locale/messages.pot -d topup/locale
+
+.PHONY: soak
+# The soak (README, "Speed"): Topup served as in production for --minutes (10) at half the
+# maximum a short closed loop measures first, with zero errors, flat memory and a flat p99
+# as computed verdicts; exits 1 when one fails. Writes bench-results/soak.json. Needs
+# PostgreSQL and Redis; SOAK_ARGS passes options, e.g. SOAK_ARGS="--rate 10 --minutes 3".
+soak: install
+	$(VENV)/bin/python -m scripts.bench.soak $(SOAK_ARGS)
