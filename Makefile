@@ -84,3 +84,11 @@ messages: install
 .PHONY: db-faults
 db-faults: install
 	$(VENV)/bin/python -m scripts.db_faults $(DB_FAULTS_ARGS)
+
+.PHONY: soak
+# The soak (README, "Speed"): Topup served as in production for --minutes (10) at half the
+# maximum a short closed loop measures first, with zero errors, flat memory and a flat p99
+# as computed verdicts; exits 1 when one fails. Writes bench-results/soak.json. Needs
+# PostgreSQL and Redis; SOAK_ARGS passes options, e.g. SOAK_ARGS="--rate 10 --minutes 3".
+soak: install
+	$(VENV)/bin/python -m scripts.bench.soak $(SOAK_ARGS)

@@ -577,3 +577,16 @@ def test_the_worker_logs_at_the_level_and_with_the_redaction_of_the_settings(
     assert result.exit_code == 0, result.output
     assert configured == [("WARNING", True)]
     assert ran == ["WARNING"]
+
+
+def test_serve_gives_api_processes_time_to_start_on_a_busy_machine(
+    database_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's supervisor kills an API process that does not answer its ping in time; at
+    its default of 5 s, a busy 2-core machine saw every new process killed while it was
+    still importing Topup, and `topup serve --workers 2` never became ready (make soak)."""
+    started: dict[str, Any] = {}
+    monkeypatch.setattr("topup.cli.uvicorn.run", lambda *_, **options: started.update(options))
+    assert topup("serve", "--workers", "2").exit_code == 0
+    assert started["workers"] == 2
+    assert started["timeout_worker_healthcheck"] >= 30

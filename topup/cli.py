@@ -54,6 +54,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+# With --workers, uvicorn's supervisor pings each API process every half second and kills
+# one that does not answer within this time. Its default of 5 s is shorter than an API
+# process takes to import Topup on a busy 2-core machine (3.5 s at a load of 6), so the
+# supervisor killed every new process before it could answer, again and again, and never
+# served; and it killed a running one that the CPU starved for 5 s, with its requests.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
@@ -71,6 +79,7 @@ def serve(
         workers=workers,
         log_level="warning",
         access_log=False,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

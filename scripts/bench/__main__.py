@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,56 +33,23 @@ from scripts.bench.accounts import make_buyers
 from scripts.bench.database import fresh_database
 from scripts.bench.lookups import write_script
 from scripts.bench.pgbench import tpcb
+from scripts.bench.prepare import add_server_arguments, prepared_runtime, write_buyers
 from scripts.bench.run import Numbers, Plan, measure, say
 from scripts.bench.service import ServiceOptions
 from scripts.bench.statements import count_per_topup
-from topup.catalogue.service import load_catalogue, parse_catalogue
-from topup.cli import SHIPPED_CATALOGUE
-from topup.config import Environment, Settings
-from topup.kit.db import create_engine, unit_of_work
-from topup.kit.migrate import upgrade
-from topup.risk.rules import load_defaults
-from topup.runtime import build_runtime
+from topup.kit.db import create_engine
 
 LATENCIES_MS = (0, 2000)
 COUNTED_TOPUPS = 50
 
 
-def machine() -> str:
-    processor = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            names = [
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            ]
-        processor = names[0] if names else processor
-    except OSError:
-        pass
-    return (
-        f"{processor}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
-
-
 async def service_figures(arguments: argparse.Namespace, work: Path) -> dict[str, Any]:
     async with fresh_database(arguments.database, "bench") as url:
-        engine = create_engine(url)
-        await upgrade(engine)
-        settings = Settings(
-            env=Environment.development,
-            database_url=url,
-            redis_url=arguments.redis,
-            log_level="WARNING",
-        )
-        runtime = build_runtime(settings, engine)
-        document = parse_catalogue(json.loads(SHIPPED_CATALOGUE.read_text(encoding="utf-8")))
-        async with unit_of_work(runtime.session_factory) as session:
-            await load_catalogue(session, document)
-            await load_defaults(session)  # the shipped limits and fraud rules, as in production
+        settings, runtime = await prepared_runtime(url, arguments.redis)
         say(f"making {arguments.customers} buyers")
         buyers = await make_buyers(runtime, arguments.customers)
         buyers_file = work / "buyers.json"
-        buyers_file.write_text(json.dumps([buyer.as_dict() for buyer in buyers]), encoding="utf-8")
+        write_buyers(buyers, buyers_file)
         wrk_script = work / "lookup.lua"
         await write_script(runtime, wrk_script)
         say("counting statements")
@@ -115,7 +81,7 @@ async def service_figures(arguments: argparse.Namespace, work: Path) -> dict[str
 async def main(arguments: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": report.machine(),
         "settings": {
             "customers": arguments.customers,
             "seconds": arguments.seconds,
@@ -144,12 +110,7 @@ async def main(arguments: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Topup's whole-service benchmark")
-    parser.add_argument(
-        "--database",
-        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
-        help="a PostgreSQL server URL; the run makes and drops its own databases there",
-    )
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    add_server_arguments(parser)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument("--seconds", type=int, default=20, help="length of each load run")
     parser.add_argument("--clients", type=int, default=32, help="closed-loop clients")

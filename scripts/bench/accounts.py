@@ -55,13 +55,14 @@ def buyer_row(index: int) -> Customer:
     )
 
 
-async def make_buyers(runtime: Runtime, count: int) -> list[Buyer]:
-    """``count`` buyers, each with a saved card and a bearer token."""
+async def make_buyers(runtime: Runtime, count: int, first: int = 0) -> list[Buyer]:
+    """``count`` buyers, each with a saved card and a bearer token; ``first`` is the index
+    of the first one, so that buyers made later get cards of their own."""
     buyers: list[Buyer] = []
     expiry_year = clock.now().year + 2
-    for start in range(0, count, BATCH):
+    for start in range(first, first + count, BATCH):
         async with unit_of_work(runtime.session_factory) as session:
-            for index in range(start, min(count, start + BATCH)):
+            for index in range(start, min(first + count, start + BATCH)):
                 customer = buyer_row(index)
                 session.add(customer)
                 await session.flush()

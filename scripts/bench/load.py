@@ -39,6 +39,31 @@ from scripts.bench.figures import latency_summary
 PRODUCT = "ng-mtn-2500"  # MTN Nigeria, NGN 2,500: a typical fixed product
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """A range of ordinary numbers of one operator, and the product bought for them: the
+    ``prefix``, then ``digits`` digits ending in 7, never one of the simulator's special
+    cases (DESIGN §6)."""
+
+    prefix: str
+    digits: int
+    product_id: str
+
+    def number(self, counter: int) -> str:
+        return f"{self.prefix}{counter * 10 + 7:0{self.digits}d}"
+
+    def capacity(self) -> int:
+        """How many distinct numbers the range holds."""
+        return int(10 ** (self.digits - 1))
+
+
+MTN_NIGERIA = Recipients("+234803", 7, PRODUCT)
+
+
+def read_mix(path: Path) -> tuple[Recipients, ...]:
+    return tuple(Recipients(**entry) for entry in json.loads(path.read_text(encoding="utf-8")))
+
+
 @dataclass
 class Tally:
     latencies_ms: list[float] = field(default_factory=list)
@@ -50,10 +75,12 @@ class Tally:
 
 @dataclass
 class Orders:
-    """Who buys the next order and for which number: buyers in turn, numbers all new."""
+    """Who buys the next order and for which number: buyers in turn, numbers all new, the
+    ranges of the mix in turn."""
 
     buyers: list[dict[str, str]]
     first_number: int
+    mix: tuple[Recipients, ...] = (MTN_NIGERIA,)
     sequence: itertools.count[int] = field(default_factory=itertools.count)
 
     def next_request(self) -> tuple[dict[str, str], dict[str, object]]:
@@ -63,11 +90,13 @@ class Orders:
             "Authorization": f"Bearer {buyer['token']}",
             "Idempotency-Key": str(uuid.uuid4()),
         }
-        # Numbers ending in 7 are never one of the simulator's special cases (DESIGN §6).
-        number = f"+234803{(self.first_number + index) * 10 + 7:07d}"
+        recipients = self.mix[(self.first_number + index) % len(self.mix)]
+        counter = (self.first_number + index) // len(self.mix)
+        if counter >= recipients.capacity():
+            raise RuntimeError(f"the numbers of {recipients.prefix} are used up")
         body: dict[str, object] = {
-            "recipient_phone": number,
-            "product_id": PRODUCT,
+            "recipient_phone": recipients.number(counter),
+            "product_id": recipients.product_id,
             "payment": {"card_id": buyer["card_id"]},
         }
         return headers, body
@@ -137,13 +166,20 @@ async def open_loop(
     return tally
 
 
+def client_session(
+    base_url: str, connections: int, timeout_seconds: float
+) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        base_url=base_url,
+        connector=aiohttp.TCPConnector(limit=connections),
+        timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+    )
+
+
 async def main(arguments: argparse.Namespace, buyers: list[dict[str, str]]) -> dict[str, object]:
-    orders = Orders(buyers, arguments.first_number)
-    connector = aiohttp.TCPConnector(limit=arguments.connections)
-    timeout = aiohttp.ClientTimeout(total=120)
-    async with aiohttp.ClientSession(
-        base_url=arguments.base_url, connector=connector, timeout=timeout
-    ) as client:
+    mix = read_mix(Path(arguments.mix)) if arguments.mix else (MTN_NIGERIA,)
+    orders = Orders(buyers, arguments.first_number, mix)
+    async with client_session(arguments.base_url, arguments.connections, 120) as client:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         if arguments.shape == "closed":
@@ -184,6 +220,7 @@ if __name__ == "__main__":
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--grace", type=float, default=15)
     parser.add_argument("--first-number", type=int, default=0)
+    parser.add_argument("--mix", help="a JSON file of recipient ranges; MTN Nigeria if none")
     parsed = parser.parse_args()
     buyers = json.loads(Path(parsed.buyers).read_text(encoding="utf-8"))
     json.dump(asyncio.run(main(parsed, buyers)), sys.stdout)

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import os
+import platform
 from typing import Any
 
 TARGET_SHARE_OF_PGBENCH = 0.18
+
+
+def machine() -> str:
+    processor = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            names = [
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            ]
+        processor = names[0] if names else processor
+    except OSError:
+        pass
+    return (
+        f"{processor}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _latency(summary: dict[str, Any]) -> str:

@@ -53,7 +53,7 @@ class Numbers:
         return first
 
 
-def _load(base_url: str, plan: Plan, first_number: int, **shape: Any) -> dict[str, Any]:
+def run_load(base_url: str, buyers_file: Path, first_number: int, **shape: Any) -> dict[str, Any]:
     command = [
         sys.executable,
         "-m",
@@ -61,7 +61,7 @@ def _load(base_url: str, plan: Plan, first_number: int, **shape: Any) -> dict[st
         "--base-url",
         base_url,
         "--buyers",
-        str(plan.buyers_file),
+        str(buyers_file),
         "--first-number",
         str(first_number),
     ]
@@ -72,14 +72,14 @@ def _load(base_url: str, plan: Plan, first_number: int, **shape: Any) -> dict[st
     return result
 
 
-async def _scalar(engine: AsyncEngine, sql: str, **parameters: object) -> Any:
+async def scalar(engine: AsyncEngine, sql: str, **parameters: object) -> Any:
     async with engine.connect() as connection:
         return (await connection.execute(text(sql), parameters)).scalar_one()
 
 
-async def _waiting(engine: AsyncEngine) -> int:
+async def waiting_orders(engine: AsyncEngine) -> int:
     """Orders placed and not yet at an end: the ones in flight."""
-    waiting = await _scalar(
+    waiting = await scalar(
         engine,
         "SELECT count(*) FROM orders WHERE status IN ("
         + ", ".join(f"'{status}'" for status in WAITING)
@@ -88,13 +88,13 @@ async def _waiting(engine: AsyncEngine) -> int:
     return int(waiting)
 
 
-async def _drain(engine: AsyncEngine) -> int:
+async def drain(engine: AsyncEngine) -> int:
     """Wait until no order is left on its way; returns how many still were at the end."""
     say("waiting for the orders in flight")
     deadline = time.monotonic() + DRAIN_SECONDS
     waiting = 0
     while time.monotonic() < deadline:
-        waiting = await _waiting(engine)
+        waiting = await waiting_orders(engine)
         if waiting == 0:
             break
         await asyncio.sleep(0.5)
@@ -121,9 +121,9 @@ async def _outcomes(engine: AsyncEngine, started: str, ended: str) -> dict[str, 
     return {status: int(count) for status, count in rows}
 
 
-async def _completed_per_second(engine: AsyncEngine, started: str, ended: str) -> float:
+async def completed_per_second(engine: AsyncEngine, started: str, ended: str) -> float:
     begin, end = datetime.fromisoformat(started), datetime.fromisoformat(ended)
-    done = await _scalar(
+    done = await scalar(
         engine,
         "SELECT count(*) FROM orders WHERE status = 'succeeded' "
         "AND updated_at >= :begin AND updated_at <= :end",
@@ -147,7 +147,7 @@ async def _created_to_succeeded(engine: AsyncEngine, started: str, ended: str) -
 async def _in_flight_peak(engine: AsyncEngine, stop: asyncio.Event) -> int:
     peak = 0
     while not stop.is_set():
-        waiting = await _waiting(engine)
+        waiting = await waiting_orders(engine)
         peak = max(peak, int(waiting))
         await asyncio.sleep(0.5)
     return peak
@@ -161,24 +161,24 @@ async def measure(
         say(f"latency {options.supplier_latency_ms} ms: warming up")
         # Warm every API process (caches, prepared statements) before anything is timed.
         await asyncio.to_thread(
-            _load,
+            run_load,
             base_url,
-            plan,
+            plan.buyers_file,
             numbers.take(10_000),
             shape="closed",
             seconds=3,
             clients=plan.clients,
         )
-        await _drain(engine)
+        await drain(engine)
 
         say(f"latency {options.supplier_latency_ms} ms: throughput, closed loop")
         # Throughput: clients send orders back to back.
         stop = asyncio.Event()
         peak = asyncio.create_task(_in_flight_peak(engine, stop))
         throughput = await asyncio.to_thread(
-            _load,
+            run_load,
             base_url,
-            plan,
+            plan.buyers_file,
             numbers.take(100_000),
             shape="closed",
             seconds=plan.seconds,
@@ -186,27 +186,27 @@ async def measure(
         )
         stop.set()
         figures["throughput"] = throughput | {
-            "completed_per_second": await _completed_per_second(
+            "completed_per_second": await completed_per_second(
                 engine, throughput["started_at"], throughput["ended_at"]
             ),
             "in_flight_peak": await peak,
-            "left_waiting_after_drain": await _drain(engine),
+            "left_waiting_after_drain": await drain(engine),
             "outcomes": await _outcomes(engine, throughput["started_at"], throughput["ended_at"]),
         }
 
         say(f"latency {options.supplier_latency_ms} ms: fixed offered rate")
         # Latency at a fixed offered rate.
         fixed = await asyncio.to_thread(
-            _load,
+            run_load,
             base_url,
-            plan,
+            plan.buyers_file,
             numbers.take(100_000),
             shape="open",
             seconds=plan.seconds,
             rate=plan.rate,
         )
         figures["fixed_rate"] = fixed | {
-            "left_waiting_after_drain": await _drain(engine),
+            "left_waiting_after_drain": await drain(engine),
             "created_to_succeeded": await _created_to_succeeded(
                 engine, fixed["started_at"], fixed["ended_at"]
             ),
@@ -235,9 +235,9 @@ async def _lookups_beside_orders(
     peak = asyncio.create_task(_in_flight_peak(engine, stop))
     orders = asyncio.create_task(
         asyncio.to_thread(
-            _load,
+            run_load,
             base_url,
-            plan,
+            plan.buyers_file,
             numbers.take(100_000),
             shape="open",
             seconds=plan.lookup_seconds + 4,
@@ -250,7 +250,7 @@ async def _lookups_beside_orders(
     )
     placed = await orders
     stop.set()
-    await _drain(engine)
+    await drain(engine)
     return lookups | {
         "orders_per_second_beside": placed["accepted_per_second"],
         "orders_in_flight_peak": await peak,

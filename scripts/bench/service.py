@@ -25,13 +25,21 @@ class ServiceOptions:
     api_processes: int
     supplier_latency_ms: int
     log_directory: Path
+    log_label: str = ""  # names the run in the log files; the supplier latency by default
 
 
-def _topup_command() -> str:
+@dataclass(frozen=True)
+class RunningService:
+    base_url: str
+    api: subprocess.Popen[bytes]  # the uvicorn supervisor; its children serve the requests
+    worker: subprocess.Popen[bytes]
+
+
+def topup_command() -> str:
     return str(Path(sys.executable).with_name("topup"))
 
 
-def _environment(options: ServiceOptions) -> dict[str, str]:
+def environment(options: ServiceOptions) -> dict[str, str]:
     return os.environ | {
         "TOPUP_ENV": "development",  # the sandbox gateway and the supplier simulator
         "TOPUP_DATABASE_URL": options.database_url,
@@ -59,30 +67,37 @@ def _wait_until_ready(base_url: str, processes: list[subprocess.Popen[bytes]]) -
 @contextmanager
 def running_service(options: ServiceOptions) -> Iterator[str]:
     """Start the API and the worker; yields the API's base URL and stops both after."""
-    environment = _environment(options)
+    with started_service(options) as service:
+        yield service.base_url
+
+
+@contextmanager
+def started_service(options: ServiceOptions) -> Iterator[RunningService]:
+    """Start the API and the worker; yields both processes and stops them after."""
+    variables = environment(options)
     options.log_directory.mkdir(parents=True, exist_ok=True)
-    label = f"latency-{options.supplier_latency_ms}ms"
+    label = options.log_label or f"latency-{options.supplier_latency_ms}ms"
     commands = {
         "api": [
-            _topup_command(),
+            topup_command(),
             "serve",
             "--port",
             str(options.port),
             "--workers",
             str(options.api_processes),
         ],
-        "worker": [_topup_command(), "worker"],
+        "worker": [topup_command(), "worker"],
     }
     processes = []
     try:
         for name, command in commands.items():
             log = (options.log_directory / f"{name}-{label}.log").open("wb")
             processes.append(
-                subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
+                subprocess.Popen(command, env=variables, stdout=log, stderr=subprocess.STDOUT)
             )
         base_url = f"http://127.0.0.1:{options.port}"
         _wait_until_ready(base_url, processes)
-        yield base_url
+        yield RunningService(base_url, api=processes[0], worker=processes[1])
     finally:
         for process in processes:
             process.terminate()
