@@ -33,6 +33,7 @@ from tests.fixtures.authorization import (
     CARD,
     OTHER,
     OWNER,
+    SIGNUP,
     SUCCEEDS,
     SUPPORT,
     Caller,
@@ -89,13 +90,6 @@ LIMIT_RULE = {"scope": "card", "window_seconds": 3600, "max_count": 1, "descript
 SIGNAL = {"weight": 1, "params": {"declines": 3, "window_seconds": 3600}}
 THRESHOLDS = {"review_score": 50, "reject_score": 100}
 TOPUP_POLICY = presets()["topup"].model_dump(mode="json")
-SIGNUP = {
-    "first_name": "Eve",
-    "last_name": "Obi",
-    "phone": "{fresh_phone}",
-    "email": "{fresh_email}",
-    "password": PASSWORD,
-}
 
 # fmt: off
 TABLE = [
