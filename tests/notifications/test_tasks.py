@@ -32,8 +32,10 @@ from topup.notifications.tasks import (
     run_due,
 )
 from topup.providers.delivery import DeliveryFailed
+from topup.providers.email.console import ConsoleEmailSender
 from topup.providers.email.smtp import SmtpEmailSender, SmtpServer
 from topup.providers.sms.base import OutgoingSms
+from topup.providers.sms.console import ConsoleSmsSender
 from topup.providers.sms.http import HttpSmsSender
 
 PHONE = "+2348031234567"
@@ -47,7 +49,9 @@ class Outbox:
     smtp: RunningSmtp
     sms: RunningSmsProvider
 
-    async def queue(self, channel: Channel, *, body: str = "Your top-up arrived.") -> str:
+    async def queue(
+        self, channel: Channel, *, body: str = "Your top-up arrived.", kind: str = "test"
+    ) -> str:
         async with unit_of_work(self.sessions) as session:
             message = service.enqueue(
                 session,
@@ -56,7 +60,7 @@ class Outbox:
                 subject="Receipt" if channel is Channel.email else None,
                 body=body,
                 html_body="<p>Your top-up arrived.</p>" if channel is Channel.email else None,
-                kind="test",
+                kind=kind,
             )
             return message.id
 
@@ -102,6 +106,43 @@ async def test_a_due_email_and_sms_are_delivered_and_marked_sent(outbox: Outbox)
     assert email_row.provider_reference == f"<{email_id}@topup.example>"
     assert (sms_row.status, sms_row.provider_reference) == (MessageStatus.sent, sms["sid"])
     assert await run_due(outbox.deps) == 0  # nothing is sent twice
+
+
+async def test_a_delivered_code_or_reset_link_leaves_no_copy_of_its_secret(
+    outbox: Outbox,
+) -> None:
+    code = await outbox.queue(
+        Channel.sms, body="Your Topup code: 493817", kind="phone_verification"
+    )
+    link = await outbox.queue(
+        Channel.email, body="https://topup.example/reset-password?token=abc", kind="password_reset"
+    )
+    receipt = await outbox.queue(Channel.sms, kind="order_succeeded")
+
+    assert await run_due(outbox.deps) == 3
+
+    assert [sms["body"] for sms in outbox.sms.messages] == [
+        "Your Topup code: 493817",
+        "Your top-up arrived.",
+    ]
+    for message_id in (code, link):
+        row = await outbox.row(message_id)
+        assert (row.status, row.body, row.html_body) == (MessageStatus.sent, None, None)
+        assert row.recipient is not None  # who got it stays, as for every message
+    assert (await outbox.row(receipt)).body == "Your top-up arrived."
+
+
+async def test_with_the_outbox_as_the_delivery_a_code_keeps_its_text(outbox: Outbox) -> None:
+    """The sandbox: without a provider the row is what GET /v1/sandbox/messages shows."""
+    deps = NotificationDeps(outbox.sessions, ConsoleEmailSender(), ConsoleSmsSender())
+    code = await outbox.queue(
+        Channel.sms, body="Your Topup code: 493817", kind="phone_verification"
+    )
+
+    assert await run_due(deps) == 1
+
+    row = await outbox.row(code)
+    assert (row.status, row.body) == (MessageStatus.sent, "Your Topup code: 493817")
 
 
 async def test_a_refused_email_is_tried_again_after_its_back_off(outbox: Outbox) -> None:

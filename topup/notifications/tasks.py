@@ -44,6 +44,14 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_RETRY = timedelta(hours=1)
 # Once sent or dead, these keep no personal data: the goodbye email of a deleted account.
 ERASE_ONCE_SENT = frozenset({"account_deleted"})
+# These carry a secret (the SMS code, the reset link's token) that the database otherwise
+# keeps only as an HMAC or a SHA-256. Once a real provider has delivered one, its text
+# goes: a copy of the table must not let anyone confirm a phone or reset a password.
+# With the console senders the row *is* the delivery (read at GET /v1/sandbox/messages),
+# so the text stays; a dead one stays too, for `topup messages retry`, and its secret
+# expires with it (10 minutes, an hour).
+SECRET_ONCE_DELIVERED = frozenset({"phone_verification", "password_reset"})
+OUTBOX_SENDER = "console"
 
 log = structlog.get_logger("topup.worker")
 DELIVERIES = Counter(
@@ -162,6 +170,8 @@ async def _record(
         now = clock.now()
         if failure is None:
             _mark_sent(row, reference)
+            if row.kind in SECRET_ONCE_DELIVERED and _sender_of(deps, row).name != OUTBOX_SENDER:
+                row.body = row.html_body = None
         elif failure.permanent or row.attempts >= MAX_ATTEMPTS:
             _mark_dead(row, failure.reason)
         else:
@@ -170,6 +180,10 @@ async def _record(
             row.due_at = now + retry_delay(row.attempts)
         outcome = "sent" if failure is None else row.status
         DELIVERIES.labels(channel=row.channel, outcome=outcome).inc()
+
+
+def _sender_of(deps: NotificationDeps, row: OutboundMessage) -> SmsSender | EmailSender:
+    return deps.sms if row.channel == Channel.sms else deps.email
 
 
 def _mark_sent(row: OutboundMessage, reference: str | None) -> None:

@@ -30,10 +30,10 @@ from topup.storefront.web import (
     checked_form,
     end_session,
     field_errors,
-    is_production,
     page,
     redirect,
     safe_next,
+    secure_cookies,
     start_session,
 )
 from topup.wallet.accounting import balance_of
@@ -103,7 +103,7 @@ async def signup(person: VisitorDep) -> Response:
         _signup_proof(person, customer.id),
         max_age=SIGNUP_COOKIE_SECONDS,
         httponly=True,
-        secure=is_production(person.runtime),
+        secure=secure_cookies(person.runtime),
         samesite="lax",
     )
     return response
@@ -205,6 +205,11 @@ async def login(person: VisitorDep) -> Response:
                 password=form.get("password", ""),
                 client_ip=person.client_ip,
             )
+            if person.token_id is not None:
+                # The session this browser held before (another account's, or this one's
+                # on a shared computer) ends here, not only its cookie: whoever kept a
+                # copy of that cookie is not logged in by someone else's login.
+                await sessions.log_out(session, person.token_id)
     except AppError as error:
         return page(
             person,
@@ -389,7 +394,7 @@ async def choose_language(person: VisitorDep) -> Response:
         LANGUAGE_COOKIE,
         language,
         max_age=ONE_YEAR,
-        secure=is_production(person.runtime),
+        secure=secure_cookies(person.runtime),
         samesite="lax",
     )
     if person.customer is not None:  # their emails and SMS follow the language they read

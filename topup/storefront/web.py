@@ -49,18 +49,22 @@ PAGE_HEADERS = {
 }
 
 
-def is_production(runtime: Runtime) -> bool:
-    return runtime.settings.env is Environment.production
+def secure_cookies(runtime: Runtime) -> bool:
+    """Cookies only over HTTPS: in production, and wherever the site is served over HTTPS.
+    A staging or sandbox site on https:// holds real logins too; only plain-HTTP
+    development, where a browser would drop a Secure cookie, goes without."""
+    settings = runtime.settings
+    return settings.env is Environment.production or settings.public_url.startswith("https://")
 
 
 def session_cookie_name(runtime: Runtime) -> str:
     # "__Host-" makes the browser refuse the cookie unless it is Secure, host-only and for
     # "/": no sibling subdomain can plant or shadow it. Plain HTTP in development can't.
-    return "__Host-topup_session" if is_production(runtime) else "topup_session"
+    return "__Host-topup_session" if secure_cookies(runtime) else "topup_session"
 
 
 def csrf_cookie_name(runtime: Runtime) -> str:
-    return "__Host-topup_csrf" if is_production(runtime) else "topup_csrf"
+    return "__Host-topup_csrf" if secure_cookies(runtime) else "topup_csrf"
 
 
 @dataclass
@@ -230,20 +234,20 @@ def redirect(person: Visitor, target: str) -> Response:
 
 def finish(person: Visitor, response: Response) -> None:
     """The cookies every answer may need to set or clear."""
-    production = is_production(person.runtime)
+    secure = secure_cookies(person.runtime)
     if person.new_csrf_seed:
         response.set_cookie(
             csrf_cookie_name(person.runtime),
             person.csrf_seed,
             max_age=ONE_YEAR,
             httponly=True,
-            secure=production,
+            secure=secure,
             # Lax: a Strict cookie is withheld when someone arrives from a link in an
             # email, and replacing it then would expire the forms open in other tabs.
             samesite="lax",
         )
     for name in person.cookies_to_clear:
-        response.delete_cookie(name, secure=production, httponly=True, samesite="lax")
+        response.delete_cookie(name, secure=secure, httponly=True, samesite="lax")
 
 
 def start_session(person: Visitor, response: Response, token: str, max_age: int) -> None:
@@ -252,7 +256,7 @@ def start_session(person: Visitor, response: Response, token: str, max_age: int)
         token,
         max_age=max_age,
         httponly=True,
-        secure=is_production(person.runtime),
+        secure=secure_cookies(person.runtime),
         # Lax, not Strict: a link from an email to "My purchases" should find the person
         # logged in. Lax still keeps the cookie off cross-site form posts.
         samesite="lax",
