@@ -143,6 +143,9 @@ TABLE = [
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),
+    # the supplier's callback: no login counts, only the supplier's signature, so every
+    # caller without it is refused alike (tests/orders/test_supplier_faults.py signs it)
+    Row("POST", "/v1/suppliers/reloadly/callback", PUBLIC, 401, body={"data": {}}),
     # back office: the day's work
     Row("GET", "/v1/admin/rules", STAFF, 200),
     Row("GET", "/v1/admin/reviews", STAFF, 200),
