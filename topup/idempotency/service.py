@@ -7,21 +7,29 @@
 2. The request then does its work in its own unit of work and calls :func:`complete` in
    that same unit of work, so the work and the stored answer commit together or not at
    all. A crash before that commit leaves the key in flight with nothing done; once its
-   lock lapses a retry takes it over and does the work once.
+   lease lapses a retry takes it over and does the work once.
 3. A request refused before it acted (bad input) calls :func:`release`, so the customer can
    correct the body and try again with the same key, as Stripe allows.
+
+Every claim, new or a takeover, writes a fresh random fencing token on the key and hands
+it back in a :class:`Claim`; :func:`complete` and :func:`release` act only while the key
+still carries that token. A holder that was merely slow (a stalled database, a long pause)
+and lost its lease to a retry therefore fails in :func:`complete`, inside its own unit of
+work, and its work rolls back: only the retry's work stands. The lease decides nothing
+about correctness, only how soon a retry may take over from a holder that died.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,9 +39,24 @@ from topup.kit.db import unit_of_work
 from topup.kit.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=72)
-IN_FLIGHT_LOCK = timedelta(seconds=60)
+# How long a holder keeps the key before a retry may take it over. The fencing token, not
+# this lease, keeps a slow holder from completing after a takeover, so the lease is only
+# the wait a client sees (409 idempotency_key_in_use) after its request died with a
+# crashed API process. A placement is a few database round trips, a number lookup (2 s
+# timeout by default) and one card tokenization: seconds, so 15 s leaves room for a slow
+# moment without keeping a client on 409s for a minute.
+IN_FLIGHT_LOCK = timedelta(seconds=15)
 MAX_KEY_LENGTH = 255
 _Row = TypeVar("_Row")  # whatever row a key named: a funding, a refund request
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """This request holds the key: hand it to :func:`complete` or :func:`release`."""
+
+    customer_id: str
+    key: str
+    token: str  # the fencing token written on the key by this claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +98,10 @@ async def claim(
     key: str,
     scope: str,
     request_fingerprint: str,
-) -> Replay | None:
-    """Take the key for this request (None), or the stored answer to replay."""
+) -> Claim | Replay:
+    """Take the key for this request (a :class:`Claim`), or the stored answer to replay."""
     now = clock.now()
+    claimed = Claim(customer_id, key, _new_token())
     try:
         async with unit_of_work(session_factory) as session:
             session.add(
@@ -88,13 +112,14 @@ async def claim(
                     fingerprint=request_fingerprint,
                     state=KeyState.in_flight.value,
                     locked_until=now + IN_FLIGHT_LOCK,
+                    claim_token=claimed.token,
                     response_status=None,
                     response_body=None,
                     created_at=now,
                     expires_at=now + KEY_LIFETIME,
                 )
             )
-        return None
+        return claimed
     except IntegrityError:
         pass
     async with unit_of_work(session_factory) as session:
@@ -107,7 +132,7 @@ async def claim(
                 scope=scope,
                 request_fingerprint=request_fingerprint,
             )
-        return _answer_for(record, scope, request_fingerprint, now)
+        return _answer_for(record, scope, request_fingerprint, now, claimed)
 
 
 async def claim_request(
@@ -118,7 +143,7 @@ async def claim_request(
     key: str,
     scope: str,
     body: Any,
-) -> Replay | None:
+) -> Claim | Replay:
     """:func:`claim` for a request body: the fingerprint taken as :func:`fingerprint` does."""
     return await claim(
         session_factory,
@@ -142,9 +167,13 @@ def ensure_key_fresh(created_at: datetime, row: _Row) -> _Row:
     return row
 
 
+def _new_token() -> str:
+    return secrets.token_hex(16)
+
+
 def _answer_for(
-    record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime
-) -> Replay | None:
+    record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime, claimed: Claim
+) -> Claim | Replay:
     if record.scope != scope or record.fingerprint != request_fingerprint:
         raise Conflict(
             "This Idempotency-Key was used for another request; use a new key.",
@@ -156,44 +185,53 @@ def _answer_for(
         assert record.response_body is not None
         return Replay(record.response_status, orjson.loads(record.response_body))
     if record.locked_until > now:
-        raise Conflict(
-            "The first request with this Idempotency-Key is still being handled.",
-            code="idempotency_key_in_use",
-            field="Idempotency-Key",
-        )
-    # The holder died before committing anything: this request takes the key over.
+        raise _in_use("The first request with this Idempotency-Key is still being handled.")
+    # The holder's lease lapsed: it died, or it is only slow. This request takes the key
+    # over; the new token fences the old holder out of complete() and release().
     record.locked_until = now + IN_FLIGHT_LOCK
-    return None
+    record.claim_token = claimed.token
+    return claimed
 
 
-async def complete(
-    session: AsyncSession, *, customer_id: str, key: str, status_code: int, body: Any
-) -> None:
-    """Store the answer in the caller's unit of work, beside the work it describes."""
-    record = await session.get(IdempotencyKey, (customer_id, key), with_for_update=True)
-    if record is None or record.state != KeyState.in_flight:
-        raise Conflict(
-            "The Idempotency-Key is no longer held by this request.",
-            code="idempotency_key_in_use",
-            field="Idempotency-Key",
+def _in_use(message: str) -> Conflict:
+    return Conflict(message, code="idempotency_key_in_use", field="Idempotency-Key")
+
+
+def _held_by(claimed: Claim) -> ColumnElement[bool]:
+    """The key row, while it is in flight under this claim's token."""
+    return and_(
+        IdempotencyKey.customer_id == claimed.customer_id,
+        IdempotencyKey.key == claimed.key,
+        IdempotencyKey.state == KeyState.in_flight.value,
+        IdempotencyKey.claim_token == claimed.token,
+    )
+
+
+async def complete(session: AsyncSession, claimed: Claim, *, status_code: int, body: Any) -> None:
+    """Store the answer in the caller's unit of work, beside the work it describes.
+
+    One conditional UPDATE, so the check of the token and the write are one step on both
+    databases. Raises 409 when another claim took the key over: the caller's unit of work
+    then rolls back, and its work with it."""
+    result = await session.execute(
+        update(IdempotencyKey)
+        .where(_held_by(claimed))
+        .values(
+            state=KeyState.done.value,
+            response_status=status_code,
+            response_body=orjson.dumps(body).decode(),
         )
-    record.state = KeyState.done.value
-    record.response_status = status_code
-    record.response_body = orjson.dumps(body).decode()
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _in_use("The Idempotency-Key is no longer held by this request.")
 
 
-async def release(
-    session_factory: async_sessionmaker[AsyncSession], *, customer_id: str, key: str
-) -> None:
-    """Give the key back after a request that was refused before it acted."""
+async def release(session_factory: async_sessionmaker[AsyncSession], claimed: Claim) -> None:
+    """Give the key back after a request that was refused before it acted; a key another
+    claim took over meanwhile is left to that claim."""
     async with unit_of_work(session_factory) as session:
-        await session.execute(
-            delete(IdempotencyKey).where(
-                IdempotencyKey.customer_id == customer_id,
-                IdempotencyKey.key == key,
-                IdempotencyKey.state == KeyState.in_flight.value,
-            )
-        )
+        await session.execute(delete(IdempotencyKey).where(_held_by(claimed)))
 
 
 async def purge_expired(session: AsyncSession) -> int:

@@ -87,7 +87,7 @@ async def fund_wallet(
     """Add money to the wallet by card. The card is charged at once; a declined card gets
     402 with the decline code and nothing moves."""
     key = idempotency.checked_key(idempotency_key)
-    replay = await idempotency.claim_request(
+    claimed = await idempotency.claim_request(
         runtime.session_factory,
         secret=runtime.settings.secret_key,
         customer_id=customer.id,
@@ -95,9 +95,9 @@ async def fund_wallet(
         scope=FUND_SCOPE,
         body=body.model_dump(mode="json"),
     )
-    if replay is not None:
-        return json_response(replay.body, replay.status_code)
-    funding = await _start(runtime, customer, key, body)
+    if isinstance(claimed, idempotency.Replay):
+        return json_response(claimed.body, claimed.status_code)
+    funding = await _start(runtime, customer, claimed, body)
     try:
         funding = await service.advance_funding(runtime.funding_deps(), funding.id)
     except GatewayUnavailable:
@@ -109,13 +109,13 @@ async def fund_wallet(
         ) from None
     async with unit_of_work(runtime.session_factory) as session:
         status_code, answer = _answer(funding, customer, await balance_of(session, customer.id))
-        await idempotency.complete(
-            session, customer_id=customer.id, key=key, status_code=status_code, body=answer
-        )
+        await idempotency.complete(session, claimed, status_code=status_code, body=answer)
     return json_response(answer, status_code)
 
 
-async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -> WalletFunding:
+async def _start(
+    runtime: Runtime, customer: Customer, claimed: idempotency.Claim, body: FundIn
+) -> WalletFunding:
     card = body.payment.card
     request = service.FundWallet(
         amount=body.amount.amount,
@@ -130,15 +130,15 @@ async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -
                 session,
                 runtime.payment_gateway,
                 customer,
-                key=key,
+                key=claimed.key,
                 request=request,
                 bounds=runtime.funding_bounds(),
             )
     except AppError:  # refused before anything was asked of the card: the key is free
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         raise
     except GatewayUnavailable:  # the card could not even be read: nothing was started
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         raise ServiceUnavailable(
             "The card network did not answer. Try again in a minute.",
             headers={"Retry-After": "60"},
