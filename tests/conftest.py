@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.fixtures.databases import BACKENDS, fresh_database, migrated_engine
-from tests.fixtures.transport import SettlingTransport
-from topup.app import create_app
+from tests.fixtures.transport import serve
 from topup.catalogue.schemas import CatalogueFile
 from topup.catalogue.service import load_catalogue, parse_catalogue
 from topup.cli import SHIPPED_CATALOGUE
@@ -98,11 +97,8 @@ def runtime(settings: Settings, engine: AsyncEngine) -> Runtime:
 
 @pytest.fixture
 async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, runtime)
-    async with app.router.lifespan_context(app):
-        transport = SettlingTransport(runtime, app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
-            yield http
+    async with serve(settings, runtime) as http:
+        yield http
 
 
 @pytest.fixture(autouse=True)

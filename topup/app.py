@@ -20,6 +20,7 @@ from topup.accounts.endpoints import router as accounts_router
 from topup.backoffice.endpoints import router as admin_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
+from topup.kit import sandbox_clock
 from topup.kit.bodylimit import LimitBody
 from topup.kit.db import DATABASE_FAILURES
 from topup.kit.errors import AppError, ServiceUnavailable
@@ -53,18 +54,26 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         owned = runtime is None
         app.state.runtime = runtime or build_runtime(settings)
         log.info("started", env=settings.env.value, version=__version__)
+        background: list[asyncio.Task[None]] = []
+        if settings.is_sandbox:
+            # A process started after the clock was moved (a restart, or another process
+            # of `topup serve --workers N`) takes the move up before its first request,
+            # then follows later moves. Production never reads the sandbox clock.
+            await sandbox_clock.take_up(app.state.runtime.session_factory)
+            background.append(
+                asyncio.create_task(sandbox_clock.follow(app.state.runtime.session_factory))
+            )
         # `topup serve` runs a worker in the same process by default, so the embedded
         # default is one command; `topup worker` runs more of them elsewhere.
-        worker = (
-            asyncio.create_task(run_forever(app.state.runtime)) if settings.run_worker else None
-        )
+        if settings.run_worker:
+            background.append(asyncio.create_task(run_forever(app.state.runtime)))
         try:
             yield
         finally:
-            if worker is not None:
-                worker.cancel()
+            for task in background:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await worker
+                    await task
             if owned:
                 await app.state.runtime.close()
 

@@ -30,45 +30,48 @@ async def dropper(empty_engine: AsyncEngine) -> AsyncIterator[ConnectionDropper]
     await made.close()
 
 
-async def fail_under_key(factory: Factory, detached: Detached) -> None:
+async def held(factory: Factory) -> keys.Claim:
+    claimed = await claim(factory)
+    assert isinstance(claimed, keys.Claim)
+    return claimed
+
+
+async def fail_under_key(factory: Factory, detached: Detached, claimed: keys.Claim) -> None:
     with pytest.raises(OperationalError):
-        async with keys.released_on_outage(factory, detached, customer_id="cus_ada", key="key-1"):
+        async with keys.released_on_outage(factory, detached, claimed):
             raise failure()
 
 
 async def test_a_database_failure_gives_the_key_back_at_once(factory: Factory) -> None:
-    assert await claim(factory) is None
+    claimed = await held(factory)
 
-    await fail_under_key(factory, Detached())
+    await fail_under_key(factory, Detached(), claimed)
 
-    assert await claim(factory) is None  # the retry takes the key, not 409 in use
+    await held(factory)  # the retry takes the key, not 409 in use
 
 
 async def test_a_release_the_database_refused_is_tried_again_until_it_works(
     factory: Factory, dropper: ConnectionDropper
 ) -> None:
-    assert await claim(factory) is None
+    claimed = await held(factory)
     detached = Detached()
     dropper.arm("^DELETE FROM idempotency_keys")  # the first release meets the outage
 
-    await fail_under_key(factory, detached)
+    await fail_under_key(factory, detached, claimed)
     with pytest.raises(Conflict):
         await claim(factory)  # still held: the release failed
     await detached.settle()
 
     assert dropper.dropped
-    assert await claim(factory) is None
+    await held(factory)
 
 
 async def test_a_late_release_leaves_the_claim_of_a_later_request_alone(factory: Factory) -> None:
-    started = clock.now()
-    assert await claim(factory) is None
-    clock.advance(keys.IN_FLIGHT_LOCK.total_seconds() + 1)  # the first holder's lock lapsed
-    assert await claim(factory) is None  # a retry took the key over
+    first = await held(factory)
+    clock.advance(keys.IN_FLIGHT_LOCK.total_seconds() + 1)  # the first holder's lease lapsed
+    await held(factory)  # a retry took the key over
 
-    await keys.release(
-        factory, customer_id="cus_ada", key="key-1", locked_by=started + keys.IN_FLIGHT_LOCK
-    )
+    await keys.release_when_back(factory, first, seconds=2, every_seconds=0)
 
     with pytest.raises(Conflict) as refused:
         await claim(factory)

@@ -143,7 +143,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0012"}
+    assert await current_revision(fresh_engine) == {"0013"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -182,30 +182,40 @@ async def test_messages_queued_before_delivery_existed_are_closed_not_sent(
     assert tuple(row) == ("dead", "queued before delivery existed", "en")
 
 
+MOMENT = "'2026-01-01 00:00:00'"
+
+
+async def execute_with_a_customer(engine: AsyncEngine, *statements: str) -> None:
+    """Customer cus_1, then the statements, straight to the database in one transaction."""
+    async with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO customers (id, status, role, language, created_at)"
+            f" VALUES ('cus_1', 'active', 'customer', 'en', {MOMENT})",
+            *statements,
+        ):
+            await connection.execute(text(statement))
+
+
 async def test_orders_paid_with_a_saved_card_learn_its_fingerprint(
     fresh_engine: AsyncEngine,
 ) -> None:
     await upgrade(fresh_engine, "0010")
-    moment = "'2026-01-01 00:00:00'"
-    async with fresh_engine.begin() as connection:
-        for statement in (
-            "INSERT INTO customers (id, status, role, language, created_at)"
-            f" VALUES ('cus_1', 'active', 'customer', 'en', {moment})",
-            "INSERT INTO saved_cards (id, customer_id, gateway_token, brand, last4, exp_month,"
-            f" exp_year, fingerprint, created_at) VALUES ('card_1', 'cus_1', 'tok', 'visa',"
-            f" '4242', 12, 2030, 'fp_1', {moment})",
-            *(
-                "INSERT INTO orders (id, customer_id, status, country_iso2, operator_id,"
-                " operator_name, product_id, local_amount, local_currency, price_amount,"
-                " cost_amount, fee_amount, vat_amount, payment_method, card_id, payment_status,"
-                f" attempts, due_at, expires_at, created_at, updated_at) VALUES ('{order_id}',"
-                " 'cus_1', 'succeeded', 'NG', 'ng-mtn', 'MTN', 'ng-mtn-2500', 250000, 'NGN',"
-                f" 199, 150, 20, 29, 'card', {card_id}, 'captured', 0, {moment}, {moment},"
-                f" {moment}, {moment})"
-                for order_id, card_id in (("ord_saved", "'card_1'"), ("ord_once", "NULL"))
-            ),
-        ):
-            await connection.execute(text(statement))
+    await execute_with_a_customer(
+        fresh_engine,
+        "INSERT INTO saved_cards (id, customer_id, gateway_token, brand, last4, exp_month,"
+        f" exp_year, fingerprint, created_at) VALUES ('card_1', 'cus_1', 'tok', 'visa',"
+        f" '4242', 12, 2030, 'fp_1', {MOMENT})",
+        *(
+            "INSERT INTO orders (id, customer_id, status, country_iso2, operator_id,"
+            " operator_name, product_id, local_amount, local_currency, price_amount,"
+            " cost_amount, fee_amount, vat_amount, payment_method, card_id, payment_status,"
+            f" attempts, due_at, expires_at, created_at, updated_at) VALUES ('{order_id}',"
+            " 'cus_1', 'succeeded', 'NG', 'ng-mtn', 'MTN', 'ng-mtn-2500', 250000, 'NGN',"
+            f" 199, 150, 20, 29, 'card', {card_id}, 'captured', 0, {MOMENT}, {MOMENT},"
+            f" {MOMENT}, {MOMENT})"
+            for order_id, card_id in (("ord_saved", "'card_1'"), ("ord_once", "NULL"))
+        ),
+    )
 
     await upgrade(fresh_engine)
 
@@ -221,6 +231,34 @@ async def test_orders_paid_with_a_saved_card_learn_its_fingerprint(
         ("ord_once", None, "allow", 0),
         ("ord_saved", "fp_1", "allow", 0),
     ]
+
+
+def idempotency_key_columns(connection: Connection) -> set[str]:
+    return {str(column["name"]) for column in inspect(connection).get_columns("idempotency_keys")}
+
+
+async def test_keys_stored_before_fencing_carry_a_token_no_claim_matches(
+    fresh_engine: AsyncEngine,
+) -> None:
+    await upgrade(fresh_engine, "0012")
+    await execute_with_a_customer(
+        fresh_engine,
+        "INSERT INTO idempotency_keys (customer_id, key, scope, fingerprint, state,"
+        " locked_until, created_at, expires_at) VALUES ('cus_1', 'key-1', 'POST /v1/orders',"
+        f" 'fp', 'in_flight', {MOMENT}, {MOMENT}, {MOMENT})",
+    )
+
+    await upgrade(fresh_engine)
+
+    async with fresh_engine.connect() as connection:
+        tokens = (await connection.scalars(text("SELECT claim_token FROM idempotency_keys"))).all()
+    assert tokens == [""]
+
+    await downgrade(fresh_engine, "0012")
+
+    async with fresh_engine.connect() as connection:
+        assert "claim_token" not in await connection.run_sync(idempotency_key_columns)
+        assert await connection.scalar(text("SELECT key FROM idempotency_keys")) == "key-1"
 
 
 async def test_downgrade_to_0001_drops_exactly_the_later_tables(

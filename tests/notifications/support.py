@@ -1,4 +1,5 @@
-"""Shared by the notification tests: customers to own messages, unique recipients, reads."""
+"""Shared by the notification tests: customers to own messages, unique recipients, reads,
+production settings."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.accounts.models import Customer, CustomerStatus, Role
+from topup.config import Environment, Settings
 from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.ids import new_id
 from topup.notifications import service
 from topup.notifications.models import Channel, OutboundMessage
+
+
+def production(settings: Settings) -> Settings:
+    """The test settings with env=production. Validation would refuse the sandbox providers
+    (rightly); copying skips it, which is all the endpoint's check needs."""
+    copied = settings.model_copy(update={"env": Environment.production})
+    assert copied.is_sandbox is False
+    return copied
 
 
 def unique_phone() -> str:

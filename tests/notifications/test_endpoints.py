@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,9 +11,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.fixtures.transport import SettlingTransport
-from tests.notifications.support import new_customer, send, unique_email, unique_phone
-from topup.app import create_app
+from tests.fixtures.transport import serve
+from tests.notifications.support import (
+    new_customer,
+    production,
+    send,
+    unique_email,
+    unique_phone,
+)
 from topup.config import Environment, Settings
 from topup.kit.db import unit_of_work
 from topup.notifications.models import Channel, OutboundMessage
@@ -30,15 +34,6 @@ class Sandbox:
 
     http: httpx.AsyncClient
     sessions: async_sessionmaker[AsyncSession]
-
-
-@asynccontextmanager
-async def serve(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, runtime)
-    async with app.router.lifespan_context(app):
-        transport = SettlingTransport(runtime, app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://topup.test") as http:
-            yield http
 
 
 @pytest.fixture
@@ -61,14 +56,6 @@ async def empty(empty_engine: AsyncEngine) -> AsyncIterator[Sandbox]:
     runtime = build_runtime(settings, empty_engine)
     async with serve(settings, runtime) as http:
         yield Sandbox(http, runtime.session_factory)
-
-
-def production(settings: Settings) -> Settings:
-    """The test settings with env=production. Validation would refuse the sandbox providers
-    (rightly); copying skips it, which is all the endpoint's check needs."""
-    copied = settings.model_copy(update={"env": Environment.production})
-    assert copied.is_sandbox is False
-    return copied
 
 
 @pytest.fixture

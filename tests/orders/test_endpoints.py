@@ -10,8 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.orders.conftest import Headers, card, order_body, place, settle
+from topup.idempotency.service import IN_FLIGHT_LOCK
+from topup.kit import clock
 from topup.orders.models import Order
 from topup.providers.payments.sandbox_models import SandboxPayment
+from topup.providers.suppliers.base import NumberInfo, NumberLookup
 from topup.runtime import Runtime
 
 Buyer = Callable[..., Awaitable[Headers]]
@@ -55,6 +58,63 @@ async def test_twenty_requests_with_one_key_make_one_order_and_one_hold(
     assert {answer.status_code for answer in answers} <= {201, 409}
     created = {answer.json()["id"] for answer in answers if answer.status_code == 201}
     assert len(created) == 1
+    await settle(runtime)
+    assert await count(runtime, Order) == orders + 1
+    assert await count(runtime, SandboxPayment) == holds + 1
+
+
+class Gate:
+    """Where a request stalls (a slow database, a long pause) until the test opens it."""
+
+    def __init__(self) -> None:
+        self.reached = asyncio.Event()
+        self.opened = asyncio.Event()
+
+    async def wait_reached(self) -> None:
+        await asyncio.wait_for(self.reached.wait(), timeout=30)
+
+
+class GatedLookup:
+    """Wraps the number lookup: each of the first calls waits at a gate of its own."""
+
+    def __init__(self, inner: NumberLookup, gates: list[Gate]) -> None:
+        self._inner = inner
+        self._gates = gates
+
+    async def lookup(self, e164: str) -> NumberInfo:
+        if self._gates:
+            gate = self._gates.pop(0)
+            gate.reached.set()
+            await gate.opened.wait()
+        return await self._inner.lookup(e164)
+
+
+async def test_a_request_held_past_its_lease_loses_the_key_to_the_retry(
+    client: httpx.AsyncClient, runtime: Runtime, buyer: Buyer
+) -> None:
+    """The first request stalls past its lease and a retry takes the key over; the first
+    goes on and reaches complete() while the retry still works. The fence refuses it and
+    its order rolls back: one order, one hold, one answer."""
+    headers = await buyer()
+    orders, holds = await count(runtime, Order), await count(runtime, SandboxPayment)
+    slow, retrying = Gate(), Gate()
+    runtime.number_lookup = GatedLookup(runtime.number_lookup, [slow, retrying])
+    first = asyncio.create_task(place(client, headers, order_body(), key="slow-key"))
+    await slow.wait_reached()
+    clock.advance(IN_FLIGHT_LOCK.total_seconds() + 1)
+    retry = asyncio.create_task(place(client, headers, order_body(), key="slow-key"))
+    await retrying.wait_reached()
+
+    slow.opened.set()
+    late = await asyncio.wait_for(first, timeout=30)
+    retrying.opened.set()
+    placed = await asyncio.wait_for(retry, timeout=30)
+
+    assert late.status_code == 409, late.text
+    assert late.json()["error"]["code"] == "idempotency_key_in_use"
+    assert placed.status_code == 201, placed.text
+    again = await place(client, headers, order_body(), key="slow-key")
+    assert (again.status_code, again.json()) == (201, placed.json())
     await settle(runtime)
     assert await count(runtime, Order) == orders + 1
     assert await count(runtime, SandboxPayment) == holds + 1

@@ -29,6 +29,10 @@ class IdempotencyKey(Base):
     # Until when the in-flight holder owns the key; after it, a crashed holder is presumed
     # dead and a retry may take the key over (its work never committed, see service.py).
     locked_until: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The fencing token of the claim that holds the key now: each claim, new or a takeover,
+    # writes a fresh one, and only the holder of this token may complete or release the
+    # key. Keys stored before revision 0013 carry "", which no claim's token matches.
+    claim_token: Mapped[str] = mapped_column(String(32), server_default="")
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,14 +7,21 @@
 2. The request then does its work in its own unit of work and calls :func:`complete` in
    that same unit of work, so the work and the stored answer commit together or not at
    all. A crash before that commit leaves the key in flight with nothing done; once its
-   lock lapses a retry takes it over and does the work once.
+   lease lapses a retry takes it over and does the work once.
 3. A request refused before it acted (bad input) calls :func:`release`, so the customer can
    correct the body and try again with the same key, as Stripe allows.
 4. A request whose database connection failed (answered 503) gives the key back the same
    way (:func:`released_on_outage`): its unit of work rolled back, or it committed with the
    answer stored (then the key is done and stays). Without that the retry the 503 invites
-   would be refused as "in use" until the lock lapsed. When even the release cannot reach
-   the database, the lock lapses on its own.
+   would be refused as "in use" until the lease lapsed. When even the release cannot reach
+   the database, it is tried again in the background until the lease lapses by itself.
+
+Every claim, new or a takeover, writes a fresh random fencing token on the key and hands
+it back in a :class:`Claim`; :func:`complete` and :func:`release` act only while the key
+still carries that token. A holder that was merely slow (a stalled database, a long pause)
+and lost its lease to a retry therefore fails in :func:`complete`, inside its own unit of
+work, and its work rolls back: only the retry's work stands. The lease decides nothing
+about correctness, only how soon a retry may take over from a holder that died.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import secrets
 import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
@@ -31,7 +39,7 @@ from typing import Any, TypeVar
 
 import orjson
 import structlog
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, and_, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,10 +50,25 @@ from topup.kit.detached import Detached
 from topup.kit.errors import Conflict, InvalidInput
 
 KEY_LIFETIME = timedelta(hours=72)
-IN_FLIGHT_LOCK = timedelta(seconds=60)
+# How long a holder keeps the key before a retry may take it over. The fencing token, not
+# this lease, keeps a slow holder from completing after a takeover, so the lease is only
+# the wait a client sees (409 idempotency_key_in_use) after its request died with a
+# crashed API process. A placement is a few database round trips, a number lookup (2 s
+# timeout by default) and one card tokenization: seconds, so 15 s leaves room for a slow
+# moment without keeping a client on 409s for a minute.
+IN_FLIGHT_LOCK = timedelta(seconds=15)
 MAX_KEY_LENGTH = 255
 _Row = TypeVar("_Row")  # whatever row a key named: a funding, a refund request
 log = structlog.get_logger("topup.idempotency")
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """This request holds the key: hand it to :func:`complete` or :func:`release`."""
+
+    customer_id: str
+    key: str
+    token: str  # the fencing token written on the key by this claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +110,10 @@ async def claim(
     key: str,
     scope: str,
     request_fingerprint: str,
-) -> Replay | None:
-    """Take the key for this request (None), or the stored answer to replay."""
+) -> Claim | Replay:
+    """Take the key for this request (a :class:`Claim`), or the stored answer to replay."""
     now = clock.now()
-    lock = now + IN_FLIGHT_LOCK
+    claimed = Claim(customer_id, key, _new_token())
     try:
         async with unit_of_work(session_factory) as session:
             session.add(
@@ -100,20 +123,21 @@ async def claim(
                     scope=scope,
                     fingerprint=request_fingerprint,
                     state=KeyState.in_flight.value,
-                    locked_until=lock,
+                    locked_until=now + IN_FLIGHT_LOCK,
+                    claim_token=claimed.token,
                     response_status=None,
                     response_body=None,
                     created_at=now,
                     expires_at=now + KEY_LIFETIME,
                 )
             )
-        return None
+        return claimed
     except IntegrityError:
         pass
     except DATABASE_FAILURES:
         # The connection failed around the commit, which may have stored the claim: take
-        # back this claim only (the lock it set is its mark), never another request's.
-        await _quietly(release(session_factory, customer_id=customer_id, key=key, lock=lock))
+        # back this claim (its token is its mark), never another request's.
+        await _quietly(release(session_factory, claimed))
         raise
     async with unit_of_work(session_factory) as session:
         record = await session.get(IdempotencyKey, (customer_id, key), with_for_update=True)
@@ -125,7 +149,7 @@ async def claim(
                 scope=scope,
                 request_fingerprint=request_fingerprint,
             )
-        return _answer_for(record, scope, request_fingerprint, now)
+        return _answer_for(record, scope, request_fingerprint, now, claimed)
 
 
 async def claim_request(
@@ -136,7 +160,7 @@ async def claim_request(
     key: str,
     scope: str,
     body: Any,
-) -> Replay | None:
+) -> Claim | Replay:
     """:func:`claim` for a request body: the fingerprint taken as :func:`fingerprint` does."""
     return await claim(
         session_factory,
@@ -160,9 +184,13 @@ def ensure_key_fresh(created_at: datetime, row: _Row) -> _Row:
     return row
 
 
+def _new_token() -> str:
+    return secrets.token_hex(16)
+
+
 def _answer_for(
-    record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime
-) -> Replay | None:
+    record: IdempotencyKey, scope: str, request_fingerprint: str, now: datetime, claimed: Claim
+) -> Claim | Replay:
     if record.scope != scope or record.fingerprint != request_fingerprint:
         raise Conflict(
             "This Idempotency-Key was used for another request; use a new key.",
@@ -174,55 +202,67 @@ def _answer_for(
         assert record.response_body is not None
         return Replay(record.response_status, orjson.loads(record.response_body))
     if record.locked_until > now:
-        raise Conflict(
-            "The first request with this Idempotency-Key is still being handled.",
-            code="idempotency_key_in_use",
-            field="Idempotency-Key",
-            headers={"Retry-After": "1"},  # its answer, or the key given back, comes soon
-        )
-    # The holder died before committing anything: this request takes the key over.
+        raise _in_use("The first request with this Idempotency-Key is still being handled.")
+    # The holder's lease lapsed: it died, or it is only slow. This request takes the key
+    # over; the new token fences the old holder out of complete() and release().
     record.locked_until = now + IN_FLIGHT_LOCK
-    return None
+    record.claim_token = claimed.token
+    return claimed
 
 
-async def complete(
-    session: AsyncSession, *, customer_id: str, key: str, status_code: int, body: Any
-) -> None:
-    """Store the answer in the caller's unit of work, beside the work it describes."""
-    record = await session.get(IdempotencyKey, (customer_id, key), with_for_update=True)
-    if record is None or record.state != KeyState.in_flight:
-        raise Conflict(
-            "The Idempotency-Key is no longer held by this request.",
-            code="idempotency_key_in_use",
-            field="Idempotency-Key",
-        )
-    record.state = KeyState.done.value
-    record.response_status = status_code
-    record.response_body = orjson.dumps(body).decode()
+def _in_use(message: str) -> Conflict:
+    # The first request's answer, or the key given back, comes soon: retry in a second.
+    return Conflict(
+        message,
+        code="idempotency_key_in_use",
+        field="Idempotency-Key",
+        headers={"Retry-After": "1"},
+    )
 
 
-async def release(
-    session_factory: async_sessionmaker[AsyncSession],
-    *,
-    customer_id: str,
-    key: str,
-    lock: datetime | None = None,
-    locked_by: datetime | None = None,
-) -> None:
-    """Give the key back after a request that was refused before it acted; with ``lock``,
-    only the claim that set exactly that lock (a claim whose own commit may have failed);
-    with ``locked_by``, only a claim whose lock ends by then (see :func:`released_on_outage`)."""
-    conditions = [
-        IdempotencyKey.customer_id == customer_id,
-        IdempotencyKey.key == key,
+def _held_by(claimed: Claim) -> ColumnElement[bool]:
+    """The key row, while it is in flight under this claim's token."""
+    return and_(
+        IdempotencyKey.customer_id == claimed.customer_id,
+        IdempotencyKey.key == claimed.key,
         IdempotencyKey.state == KeyState.in_flight.value,
-    ]
-    if lock is not None:
-        conditions.append(IdempotencyKey.locked_until == lock)
-    if locked_by is not None:
-        conditions.append(IdempotencyKey.locked_until <= locked_by)
+        IdempotencyKey.claim_token == claimed.token,
+    )
+
+
+async def complete(session: AsyncSession, claimed: Claim, *, status_code: int, body: Any) -> None:
+    """Store the answer in the caller's unit of work, beside the work it describes.
+
+    One conditional UPDATE, so the check of the token and the write are one step on both
+    databases. Raises 409 when another claim took the key over: the caller's unit of work
+    then rolls back, and its work with it."""
+    result = await session.execute(
+        update(IdempotencyKey)
+        .where(_held_by(claimed))
+        .values(
+            state=KeyState.done.value,
+            response_status=status_code,
+            response_body=orjson.dumps(body).decode(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _in_use("The Idempotency-Key is no longer held by this request.")
+
+
+async def release(session_factory: async_sessionmaker[AsyncSession], claimed: Claim) -> None:
+    """Give the key back after a request that was refused before it acted; a key another
+    claim took over meanwhile is left to that claim."""
     async with unit_of_work(session_factory) as session:
-        await session.execute(delete(IdempotencyKey).where(*conditions))
+        await session.execute(delete(IdempotencyKey).where(_held_by(claimed)))
+
+
+async def purge_expired(session: AsyncSession) -> int:
+    """Forget keys past their 72 hours (the worker's housekeeping)."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.expires_at <= clock.now())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def _quietly(release: Coroutine[Any, Any, None]) -> bool:
@@ -237,56 +277,36 @@ async def _quietly(release: Coroutine[Any, Any, None]) -> bool:
 
 async def release_when_back(
     session_factory: async_sessionmaker[AsyncSession],
+    claimed: Claim,
     *,
-    customer_id: str,
-    key: str,
-    locked_by: datetime,
+    seconds: float,
     every_seconds: float = 1.0,
 ) -> None:
-    """Try the release again until the database is back or the lock lapses by itself.
-
-    ``locked_by`` is when the failed request began plus the lock: the claim it holds ends
-    before then, while a claim taken afterwards (by a retry, once this one was given back
-    or had lapsed) ends later, so no other request's claim is ever released."""
+    """Try the release again until the database is back, for at most ``seconds``: past the
+    lease a retry takes the key over anyway. Safe however late it runs, since the token
+    fences out every claim but this one."""
     # Bounded in real time: the request clock of the sandbox or a test may stand still.
-    give_up_at = time.monotonic() + (locked_by - clock.now()).total_seconds()
+    give_up_at = time.monotonic() + seconds
     while time.monotonic() < give_up_at:
         await asyncio.sleep(every_seconds)
-        released = release(session_factory, customer_id=customer_id, key=key, locked_by=locked_by)
-        if await _quietly(released):
+        if await _quietly(release(session_factory, claimed)):
             return
 
 
 @asynccontextmanager
 async def released_on_outage(
-    session_factory: async_sessionmaker[AsyncSession],
-    detached: Detached,
-    *,
-    customer_id: str,
-    key: str,
+    session_factory: async_sessionmaker[AsyncSession], detached: Detached, claimed: Claim
 ) -> AsyncIterator[None]:
     """The work done under a claimed key: if the database fails it (a 503 follows), the key
     is given back so the retry is served at once, or as soon as the database is back (in
     the background: the 503 does not wait). Safe whether or not the work committed: only a
-    key still in flight is released, and a committed one is done."""
-    locked_by = clock.now() + IN_FLIGHT_LOCK
+    key still in flight under this claim is released, and a committed one is done."""
     try:
         yield
     except DATABASE_FAILURES:
-        released = release(session_factory, customer_id=customer_id, key=key, locked_by=locked_by)
-        if not await _quietly(released):
+        if not await _quietly(release(session_factory, claimed)):
             detached.start(
-                release_when_back(
-                    session_factory, customer_id=customer_id, key=key, locked_by=locked_by
-                ),
+                release_when_back(session_factory, claimed, seconds=IN_FLIGHT_LOCK.total_seconds()),
                 name="idempotency_release",
             )
         raise
-
-
-async def purge_expired(session: AsyncSession) -> int:
-    """Forget keys past their 72 hours (the worker's housekeeping)."""
-    result = await session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.expires_at <= clock.now())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

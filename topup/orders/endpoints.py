@@ -107,7 +107,7 @@ async def place_once(
     request: PlaceOrder,
 ) -> Placed:
     """Place an order under an idempotency key: the API and the pages both come here."""
-    replay = await idempotency.claim_request(
+    claimed = await idempotency.claim_request(
         runtime.session_factory,
         secret=runtime.settings.secret_key,
         customer_id=customer.id,
@@ -115,13 +115,11 @@ async def place_once(
         scope=scope,
         body=fingerprint_body,
     )
-    if replay is not None:
-        return Placed(replay.status_code, replay.body, None)
+    if isinstance(claimed, idempotency.Replay):
+        return Placed(claimed.status_code, claimed.body, None)
     try:
         async with (
-            idempotency.released_on_outage(
-                runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
-            ),
+            idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
         ):
             order = await place_order(
@@ -133,12 +131,11 @@ async def place_once(
                 request=request,
             )
             answer = order_out(order)
-            await idempotency.complete(
-                session, customer_id=customer.id, key=key, status_code=201, body=answer
-            )
+            # Raises when a retry took the key over: this order then rolls back.
+            await idempotency.complete(session, claimed, status_code=201, body=answer)
     except AppError as refusal:
         # Refused before anything was done: the key is free for a corrected request.
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
             async with unit_of_work(runtime.session_factory) as session:
                 audit.record(

@@ -153,7 +153,7 @@ async def create_refund_request(
     """Ask for a refund on the terms the preview showed. Refused with 422
     `refund_not_allowed` and the rule in `message`."""
     key = idempotency.checked_key(idempotency_key)
-    replay = await idempotency.claim_request(
+    claimed = await idempotency.claim_request(
         runtime.session_factory,
         secret=runtime.settings.secret_key,
         customer_id=customer.id,
@@ -161,24 +161,20 @@ async def create_refund_request(
         scope=REQUEST_SCOPE,
         body=body.model_dump(mode="json"),
     )
-    if replay is not None:
-        return json_response(replay.body, replay.status_code)
+    if isinstance(claimed, idempotency.Replay):
+        return json_response(claimed.body, claimed.status_code)
     try:
         async with (
-            idempotency.released_on_outage(
-                runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
-            ),
+            idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
         ):
             request = await service.request_refund(
                 session, customer, _ask(body), key=key, calendar=runtime.business_calendar()
             )
             answer = request_out(request)
-            await idempotency.complete(
-                session, customer_id=customer.id, key=key, status_code=201, body=answer
-            )
+            await idempotency.complete(session, claimed, status_code=201, body=answer)
     except AppError:  # refused before anything was stored: the key is free again
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         raise
     if request.due_at is not None:  # an automatic check: start it now
         runtime.detached.start(

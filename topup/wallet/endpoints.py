@@ -87,7 +87,7 @@ async def fund_wallet(
     """Add money to the wallet by card. The card is charged at once; a declined card gets
     402 with the decline code and nothing moves."""
     key = idempotency.checked_key(idempotency_key)
-    replay = await idempotency.claim_request(
+    claimed = await idempotency.claim_request(
         runtime.session_factory,
         secret=runtime.settings.secret_key,
         customer_id=customer.id,
@@ -95,19 +95,19 @@ async def fund_wallet(
         scope=FUND_SCOPE,
         body=body.model_dump(mode="json"),
     )
-    if replay is not None:
-        return json_response(replay.body, replay.status_code)
+    if isinstance(claimed, idempotency.Replay):
+        return json_response(claimed.body, claimed.status_code)
     # Given back on an outage even after the funding started: the funding row carries the
     # key, so the retry finds it and takes it on rather than starting another.
-    async with idempotency.released_on_outage(
-        runtime.session_factory, runtime.detached, customer_id=customer.id, key=key
-    ):
-        status_code, answer = await _fund(runtime, customer, key, body)
+    async with idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed):
+        status_code, answer = await _fund(runtime, customer, claimed, body)
     return json_response(answer, status_code)
 
 
-async def _fund(runtime: Runtime, customer: Customer, key: str, body: FundIn) -> tuple[int, Any]:
-    funding = await _start(runtime, customer, key, body)
+async def _fund(
+    runtime: Runtime, customer: Customer, claimed: idempotency.Claim, body: FundIn
+) -> tuple[int, Any]:
+    funding = await _start(runtime, customer, claimed, body)
     try:
         funding = await service.advance_funding(runtime.funding_deps(), funding.id)
     except GatewayUnavailable:
@@ -119,13 +119,13 @@ async def _fund(runtime: Runtime, customer: Customer, key: str, body: FundIn) ->
         ) from None
     async with unit_of_work(runtime.session_factory) as session:
         status_code, answer = _answer(funding, customer, await balance_of(session, customer.id))
-        await idempotency.complete(
-            session, customer_id=customer.id, key=key, status_code=status_code, body=answer
-        )
+        await idempotency.complete(session, claimed, status_code=status_code, body=answer)
     return status_code, answer
 
 
-async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -> WalletFunding:
+async def _start(
+    runtime: Runtime, customer: Customer, claimed: idempotency.Claim, body: FundIn
+) -> WalletFunding:
     card = body.payment.card
     request = service.FundWallet(
         amount=body.amount.amount,
@@ -140,15 +140,15 @@ async def _start(runtime: Runtime, customer: Customer, key: str, body: FundIn) -
                 session,
                 runtime.payment_gateway,
                 customer,
-                key=key,
+                key=claimed.key,
                 request=request,
                 bounds=runtime.funding_bounds(),
             )
     except AppError:  # refused before anything was asked of the card: the key is free
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         raise
     except GatewayUnavailable:  # the card could not even be read: nothing was started
-        await idempotency.release(runtime.session_factory, customer_id=customer.id, key=key)
+        await idempotency.release(runtime.session_factory, claimed)
         raise ServiceUnavailable(
             "The card network did not answer. Try again in a minute.",
             headers={"Retry-After": "60"},
