@@ -33,7 +33,11 @@ class RefuseNul:
             await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
-        field = _nul_in_path(scope) or _nul_in_form(scope["query_string"]) or _nul_in_body(body)
+        field = (
+            _nul_in_path(scope)
+            or _nul_in_form(scope["query_string"])
+            or _nul_in_body(body, is_form=_is_form(scope))
+        )
         if field is not None:
             await send_json(send, 422, _refusal(field))
             return
@@ -67,14 +71,22 @@ def _nul_in_form(encoded: bytes, whole: str = "query") -> str | None:
     return whole
 
 
-def _nul_in_body(body: bytes) -> str | None:
+def _is_form(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded"
+    return False
+
+
+def _nul_in_body(body: bytes, *, is_form: bool) -> str | None:
     if b"\\u0000" not in body and b"\x00" not in body and b"%00" not in body:
         return None
+    if is_form:
+        return _nul_in_form(body, whole="body")
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        # Not JSON: a form body is checked as one; anything else FastAPI refuses itself.
-        return _nul_in_form(body, whole="body")
+        return None  # not JSON at all: the endpoint refuses it as invalid_json
     return next(_nul_fields(document, []), None)
 
 
