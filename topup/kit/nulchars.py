@@ -72,7 +72,8 @@ def _nul_in_form(encoded: bytes, whole: str = "query") -> str | None:
 
 
 def _is_form(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
         if name == b"content-type":
             return value.split(b";")[0].strip().lower() == b"application/x-www-form-urlencoded"
     return False
