@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         "in 60+ countries, paid in euros.",
     )
     app.add_middleware(RefuseNul)  # inside LimitBody: it reads a body already bounded
-    app.add_middleware(LimitBody)  # inside ObserveRequests: a 413 is measured and logged
+    # Inside ObserveRequests: a 408 or 413 is measured and logged.
+    app.add_middleware(LimitBody, body_seconds=settings.body_timeout_seconds)
     app.add_middleware(ObserveRequests)
     _add_error_handlers(app)
     app.include_router(catalogue_router)

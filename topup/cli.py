@@ -22,6 +22,7 @@ from topup.config import Settings, get_settings
 from topup.kit import migrate, sandbox_clock
 from topup.kit.db import create_engine, create_session_factory, is_sqlite, unit_of_work
 from topup.kit.errors import AppError
+from topup.kit.httpserver import BoundedHeadProtocol
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.ledger.checks import Breach, check_ledger
 from topup.notifications import service as notification_service
@@ -74,6 +75,8 @@ def serve(
     uvicorn.run(
         "topup.app:create_app",
         factory=True,
+        # httptools with a bound on the request head (uvicorn and llhttp set none).
+        http=BoundedHeadProtocol,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,

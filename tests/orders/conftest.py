@@ -19,8 +19,10 @@ Headers = dict[str, str]
 NEXT_YEAR = clock.now().year + 1
 
 
-def card(number: str = "4242424242424242") -> dict[str, Any]:
-    return {"card": {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": "123"}}
+def card(number: str = "4242424242424242", **changes: Any) -> dict[str, Any]:
+    """A new card as a payment; ``changes`` replace its fields (exp_month="12", …)."""
+    details = {"number": number, "exp_month": 12, "exp_year": NEXT_YEAR, "cvc": "123"}
+    return {"card": details | changes}
 
 
 def order_body(

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.orders.conftest import Headers, card, order_body, place, settle
+from tests.orders.conftest import NEXT_YEAR, Headers, card, order_body, place, settle
 from topup.idempotency.service import IN_FLIGHT_LOCK
 from topup.kit import clock
 from topup.orders.models import Order
@@ -161,6 +161,17 @@ async def test_an_idempotency_key_is_required(client: httpx.AsyncClient, buyer: 
         (order_body(number="378282246310005"), "unsupported_card_brand", "payment.card.number"),
         (order_body() | {"payment": {"card_id": "card_nope"}}, "card_not_found", "payment.card_id"),
         (order_body() | {"payment": {}}, "invalid_field", "payment"),
+        # Only a JSON integer is a card's month or year, as only one is an amount.
+        (
+            order_body() | {"payment": card(exp_month="12")},
+            "invalid_field",
+            "payment.card.exp_month",
+        ),
+        (
+            order_body() | {"payment": card(exp_year=float(NEXT_YEAR))},
+            "invalid_field",
+            "payment.card.exp_year",
+        ),
     ],
 )
 async def test_bad_orders_get_a_clear_422_and_free_the_key(

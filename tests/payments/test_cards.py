@@ -123,6 +123,35 @@ async def test_unusable_cards_get_a_clear_422(
     assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (code, field)
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # Each would be read as a valid month or year by a lenient parser.
+        ("exp_month", True),
+        ("exp_month", "12"),
+        ("exp_month", 12.0),
+        ("exp_year", str(NEXT_YEAR)),
+        ("exp_year", float(NEXT_YEAR)),
+    ],
+)
+async def test_an_expiry_that_is_not_a_json_integer_is_refused(
+    client: httpx.AsyncClient,
+    customer_headers: Callable[..., Awaitable[Headers]],
+    field: str,
+    value: object,
+) -> None:
+    headers = await customer_headers()
+
+    response = await client.post("/v1/cards", json=VISA | {field: value}, headers=headers)
+
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"]["code"], response.json()["error"]["field"]) == (
+        "invalid_field",
+        field,
+    )
+    assert (await client.get("/v1/cards", headers=headers)).json()["data"] == []
+
+
 async def test_cards_need_a_login(client: httpx.AsyncClient) -> None:
     for response in (await client.get("/v1/cards"), await client.post("/v1/cards", json=VISA)):
         assert response.status_code == 401

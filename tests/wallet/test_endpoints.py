@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.fixtures.customers import fresh_headers
-from tests.orders.conftest import card
+from tests.orders.conftest import NEXT_YEAR, card
 from tests.wallet.support import (
     DECLINED_CARD,
     GOOD_CARD,
@@ -270,6 +270,17 @@ async def test_an_amount_outside_the_bounds_is_422_and_frees_the_key(
         ),
         ({"amount": euros(2000), "payment": {}}, "invalid_field", "payment"),
         (fund_body() | {"wallet": True}, "invalid_field", "wallet"),
+        # Only a JSON integer is a card's month or year, as only one is an amount.
+        (
+            fund_body() | {"payment": card(exp_month=True)},
+            "invalid_field",
+            "payment.card.exp_month",
+        ),
+        (
+            fund_body() | {"payment": card(exp_year=str(NEXT_YEAR))},
+            "invalid_field",
+            "payment.card.exp_year",
+        ),
     ],
 )
 async def test_a_bad_funding_gets_a_clear_422_charges_nothing_and_frees_the_key(

@@ -32,6 +32,7 @@ _MEANINGS = {
     403: "This account may not do this (`forbidden`, `account_blocked`, …)",
     404: "No such resource (`not_found` and the resource's own code)",
     409: "The request conflicts with the resource's state (`conflict`, …)",
+    408: "The body did not arrive in time; the connection is closed (`body_timeout`)",
     413: "The body is over 64 KiB (`body_too_large`)",
     422: "A value is missing or invalid (`missing_field`, `invalid_field`, `invalid_json`, …)",
     429: "Too many attempts; `Retry-After` says when to try again (`rate_limited`)",
@@ -44,9 +45,9 @@ def error_responses(
 ) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` declaring Topup's error body for each status an endpoint can
     give. Declare only what the route can really answer: schemathesis checks every answer
-    against this. Every route can answer 413 (the body limit is a middleware in front of
-    them all); one that uses the database or the rate-limit store, 503 when it is down."""
-    always = {413, 503} if dependencies else {413}
+    against this. Every route can answer 408 and 413 (the body limit is a middleware in
+    front of them all); one that uses the database or the rate-limit store, 503 when it is down."""
+    always = {408, 413, 503} if dependencies else {408, 413}
     return {
         status: {"model": ErrorBody, "description": _MEANINGS[status]}
         for status in sorted({*status_codes, *always})
