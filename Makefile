@@ -70,3 +70,10 @@ clean:
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg --no-location --no-wrap --sort-output --project Topup --version 0.1.0 -o topup/locale/messages.pot .
 	$(VENV)/bin/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i topup/locale/messages.pot -d topup/locale
+
+# The crash test at its larger size (README, "Crash test"): a few hundred orders over a few
+# minutes, the API and two workers killed with SIGKILL at random and at every recovery
+# point. Needs PostgreSQL; writes chaos-results/chaos.json. CHAOS_ARGS passes options.
+.PHONY: chaos
+chaos: install
+	$(VENV)/bin/python -m scripts.chaos $(CHAOS_ARGS)
