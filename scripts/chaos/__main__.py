@@ -46,13 +46,14 @@ def main() -> int:
 
 
 def print_report(report: ChaosReport) -> None:
-    print(f"Topup chaos run: {report.seconds} s")
+    print(f"Topup chaos run: {report.seconds} s (phases end at {report.phases})")
     print(f"orders: {sum(report.orders.values())} {report.orders}")
     print(f"  operations sent: {report.operations}")
     print(f"answers: {report.answers}")
     print(f"client retries: {report.client_retries}, gave up: {report.client_gave_up}")
     print(f"kills: {report.kills_total} — random {report.kills_random}")
     print(f"  at points {report.kills_at_point}; missed {report.missed_points}")
+    print(f"refunds: {report.refunds}")
     print(f"messages: {report.messages}")
     print(f"  received {report.delivered_emails} emails, {report.delivered_sms} SMS")
     print(f"  repeated under the same identity: {report.same_identity_repeats}")

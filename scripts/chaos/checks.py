@@ -43,6 +43,20 @@ OPEN_HOLDS = text(
 )
 OPEN_CARD_HOLDS = text("SELECT id FROM sandbox_payments WHERE status = 'authorized'")
 OPEN_FUNDINGS = text("SELECT id FROM wallet_fundings WHERE status IN ('created', 'authorized')")
+# Each card payment with a paid refund: what the card network refunded, and what the paid
+# refunds to the card add up to.
+CARD_REFUNDS = text(
+    """
+    SELECT p.id, p.refunded,
+           coalesce(sum(r.net) FILTER (WHERE r.status = 'paid'), 0) AS paid
+    FROM refund_requests r
+    JOIN orders o ON o.id = r.order_id
+    JOIN sandbox_payments p ON p.id = o.gateway_reference
+    WHERE r.destination = 'original_method'
+    GROUP BY p.id, p.refunded
+    """
+)
+REFUNDS = text("SELECT id, status FROM refund_requests")
 MESSAGES = text("SELECT id, channel, kind, status, last_error, dedupe_key FROM outbound_messages")
 
 
@@ -50,6 +64,7 @@ MESSAGES = text("SELECT id, channel, kind, status, last_error, dedupe_key FROM o
 class Findings:
     orders: Counter[str] = field(default_factory=Counter)
     messages: Counter[str] = field(default_factory=Counter)
+    refunds: Counter[str] = field(default_factory=Counter)
     delivered_emails: int = 0
     delivered_sms: int = 0
     same_identity_repeats: Counter[str] = field(default_factory=Counter)
@@ -72,6 +87,8 @@ async def check(
         card_holds = (await connection.execute(OPEN_CARD_HOLDS)).scalars().all()
         fundings = (await connection.execute(OPEN_FUNDINGS)).scalars().all()
         messages = (await connection.execute(MESSAGES)).mappings().all()
+        refunds = (await connection.execute(REFUNDS)).mappings().all()
+        card_refunds = (await connection.execute(CARD_REFUNDS)).mappings().all()
     violations = findings.violations
     for order in orders:
         findings.orders[order["status"]] += 1
@@ -80,6 +97,7 @@ async def check(
     violations.extend(f"ledger hold {hold} neither posted nor voided" for hold in holds)
     violations.extend(f"card hold {payment} never captured or voided" for payment in card_holds)
     violations.extend(f"wallet funding {funding} never finished" for funding in fundings)
+    _check_refunds(findings, refunds, card_refunds)
     _check_messages(findings, orders, messages, smtp, sms)
     completed = run_topup(["ledger", "check"], database_url, work_directory)
     findings.ledger_check = (completed.stdout + completed.stderr).strip()
@@ -111,6 +129,21 @@ def _order_violations(order: Any) -> list[str]:
                 f"order says {order['payment_status']}"
             )
     return problems
+
+
+def _check_refunds(findings: Findings, refunds: Any, card_refunds: Any) -> None:
+    """An approved refund is paid; the card network refunded each payment exactly what
+    its paid refunds say, once (a refund paid twice after a crash would show here)."""
+    for refund in refunds:
+        findings.refunds[refund["status"]] += 1
+        if refund["status"] == "approved":
+            findings.violations.append(f"refund {refund['id']} approved, never paid")
+    for payment in card_refunds:
+        if payment["refunded"] != payment["paid"]:
+            findings.violations.append(
+                f"card payment {payment['id']}: {payment['refunded']} refunded at the gateway,"
+                f" {payment['paid']} by the paid refunds"
+            )
 
 
 def _check_messages(

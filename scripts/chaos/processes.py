@@ -1,7 +1,9 @@
 """The processes under test: `topup serve` (the API, no worker inside) and two `topup
-worker`s, each started, killed with SIGKILL and restarted by the harness. A process can be
-started armed with recovery points (``TOPUP_FAULT_AT`` with ``TOPUP_FAULT_KILL=1``): it
-then kills itself at the first of them it passes, and says which on its last log line."""
+worker`s, each started, killed with SIGKILL and restarted by the harness. Each process has
+a queue of recovery points and is started armed with the first (``TOPUP_FAULT_AT`` with
+``TOPUP_FAULT_KILL=1``): it kills itself when it passes that point, says so on its last log
+line, and is started again armed with the next one. One point at a time, so each point
+has its own window and a death is never owed to an earlier point passed by chance."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ class Managed:
     name: str
     command: list[str]
     log_directory: Path
-    armed: list[str] = field(default_factory=list)
+    armed: list[str] = field(default_factory=list)  # the queue; only the first is armed
     runs: int = 0
     popen: subprocess.Popen[bytes] | None = None
 
@@ -37,11 +39,11 @@ class Managed:
 
     def start(self, environment: dict[str, str]) -> None:
         self.runs += 1
-        armed = {"TOPUP_FAULT_AT": ",".join(self.armed), "TOPUP_FAULT_KILL": "1"}
+        armed = {"TOPUP_FAULT_AT": self.armed[0], "TOPUP_FAULT_KILL": "1"} if self.armed else {}
         with self.log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 [str(TOPUP), *self.command],
-                env=environment | (armed if self.armed else {}),
+                env=environment | armed,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -86,7 +88,7 @@ class Fleet:
             await self.start(name)
 
     async def restart(self, name: str, *, armed: list[str] | None = None) -> None:
-        """SIGKILL (if still alive) and start again, armed with ``armed`` if given."""
+        """SIGKILL (if still alive) and start again, with the queue ``armed`` if given."""
         process = self.processes[name]
         process.kill()
         if armed is not None:
