@@ -80,9 +80,6 @@ class Killer:
         """The point each process is armed with at the moment."""
         return {process.armed[0] for process in self.fleet.processes.values() if process.armed}
 
-    def queued_points(self) -> set[str]:
-        return {point for process in self.fleet.processes.values() for point in process.armed}
-
     def killed_at(self, point: str) -> bool:
         return self.record.at_point[point] > 0
 
