@@ -92,3 +92,10 @@ db-faults: install
 # PostgreSQL and Redis; SOAK_ARGS passes options, e.g. SOAK_ARGS="--rate 10 --minutes 3".
 soak: install
 	$(VENV)/bin/python -m scripts.bench.soak $(SOAK_ARGS)
+
+# The crash test at its larger size (README, "Crash test"): a few hundred orders over a few
+# minutes, the API and two workers killed with SIGKILL at random and at every recovery
+# point. Needs PostgreSQL; writes chaos-results/chaos.json. CHAOS_ARGS passes options.
+.PHONY: chaos
+chaos: install
+	$(VENV)/bin/python -m scripts.chaos $(CHAOS_ARGS)

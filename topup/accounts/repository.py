@@ -25,6 +25,14 @@ class AccountRepository:
     async def customer(self, customer_id: str, *, for_update: bool = False) -> Customer | None:
         return await self.session.get(Customer, customer_id, with_for_update=for_update)
 
+    async def customer_for_purchase(self, customer_id: str) -> Customer | None:
+        """The account locked against a block racing a purchase, with PostgreSQL's FOR NO
+        KEY UPDATE: a block (an UPDATE of the status) still waits for it, but the KEY SHARE
+        lock that every foreign key to the account takes (a worker writing an order's
+        message or updating one of its orders while it holds the ledger's house accounts)
+        does not. With FOR UPDATE the two waited for each other: a deadlock."""
+        return await self.session.get(Customer, customer_id, with_for_update={"key_share": True})
+
     async def customer_by_email(
         self, email_key: str, *, for_update: bool = False
     ) -> Customer | None:

@@ -44,7 +44,7 @@ async def assess(session: AsyncSession, draft: Draft) -> Assessment:
     await repository.lock(keys, now)
     # The account as it is now, under the lock: it may have been blocked since the request
     # was authenticated, and another order of it may have just been stored.
-    customer = await AccountRepository(session).customer(draft.customer.id, for_update=True)
+    customer = await AccountRepository(session).customer_for_purchase(draft.customer.id)
     if customer is None:
         raise Unauthorized("Log in again.", code="unauthorized")
     draft = replace(draft, customer=ensure_can_buy(customer))
