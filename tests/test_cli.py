@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from topup.catalogue.schemas import CatalogueFile
 from topup.cli import SHIPPED_CATALOGUE, app
 from topup.config import Environment, Settings, get_settings
 from topup.kit.db import create_engine, create_session_factory
+from topup.kit.httpserver import BoundedHeadProtocol
 from topup.runtime import build_runtime
 
 runner = CliRunner()
@@ -590,3 +592,20 @@ def test_serve_gives_api_processes_time_to_start_on_a_busy_machine(
     assert topup("serve", "--workers", "2").exit_code == 0
     assert started["workers"] == 2
     assert started["timeout_worker_healthcheck"] >= 30
+
+
+def test_serve_bounds_the_request_head_by_the_setting_in_every_worker_process(
+    database_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn pickles the protocol into each process under --workers: the setting must
+    survive the trip (get_settings is cached: the CLI runner shares this process)."""
+    monkeypatch.setenv("TOPUP_HEAD_TIMEOUT_SECONDS", "3.5")
+    get_settings.cache_clear()
+    started: dict[str, Any] = {}
+    monkeypatch.setattr("topup.cli.uvicorn.run", lambda *_, **options: started.update(options))
+    assert topup("serve", "--workers", "2").exit_code == 0
+
+    protocol = pickle.loads(pickle.dumps(started["http"]))
+
+    assert protocol.func is BoundedHeadProtocol
+    assert protocol.keywords == {"head_timeout_seconds": 3.5}

@@ -119,6 +119,17 @@ def test_an_out_of_range_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> Non
         Settings()
 
 
+def test_a_request_head_has_ten_seconds_to_arrive_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().head_timeout_seconds == 10.0
+    monkeypatch.setenv("TOPUP_HEAD_TIMEOUT_SECONDS", "2.5")
+    assert Settings().head_timeout_seconds == 2.5
+    monkeypatch.setenv("TOPUP_HEAD_TIMEOUT_SECONDS", "0")
+    with pytest.raises(ValidationError, match="head_timeout_seconds"):
+        Settings()
+
+
 def test_production_refuses_to_keep_email_and_sms_in_the_outbox() -> None:
     message = refusal(env="production", secret_key=STRONG_SECRET)
 

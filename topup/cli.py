@@ -22,7 +22,7 @@ from topup.config import Settings, get_settings
 from topup.kit import migrate, sandbox_clock
 from topup.kit.db import create_engine, create_session_factory, is_sqlite, unit_of_work
 from topup.kit.errors import AppError
-from topup.kit.httpserver import BoundedHeadProtocol
+from topup.kit.httpserver import bounded_head_protocol
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.ledger.checks import Breach, check_ledger
 from topup.notifications import service as notification_service
@@ -75,8 +75,9 @@ def serve(
     uvicorn.run(
         "topup.app:create_app",
         factory=True,
-        # httptools with a bound on the request head (uvicorn and llhttp set none).
-        http=BoundedHeadProtocol,
+        # httptools with bounds on the request head's size and time (uvicorn and llhttp
+        # set none).
+        http=bounded_head_protocol(settings.head_timeout_seconds),
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,

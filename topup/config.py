@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     # How long a request body may take to arrive whole before it is refused with 408 (the
     # server itself never gives up waiting for a body that was announced and not sent).
     body_timeout_seconds: float = Field(default=20.0, gt=0)
+    # How long a request's head (request line and headers) may take to arrive whole, from
+    # the connection's opening or the end of the previous response, before the connection
+    # is closed (uvicorn waits for ever on a head that trickles in, "slowloris").
+    head_timeout_seconds: float = Field(default=10.0, gt=0)
     # How long a process serves the catalogue from memory before it checks the database
     # for a newer version; a change made through this process shows at once.
     catalogue_cache_seconds: float = Field(default=30.0, ge=0)

@@ -1,5 +1,6 @@
 """Hostile framing against a real `topup serve`, over a raw socket so that no client library
-fixes the request up: oversized, chunked, lying and conflicting bodies, a huge header block.
+fixes the request up: oversized, chunked, lying and conflicting bodies, a huge header block,
+a connection that never sends a request and a head that trickles in ("slowloris").
 
 The body limit and the HTTP parser sit in front of everything that touches the database, so
 one service (SQLite) is enough: PostgreSQL would change nothing these tests look at.
@@ -22,6 +23,8 @@ from topup.kit.bodylimit import MAX_BODY_BYTES
 pytestmark = pytest.mark.e2e
 
 BODY_TIMEOUT_SECONDS = 2.0
+HEAD_TIMEOUT_SECONDS = 2.0
+TRICKLE_SECONDS = 0.25  # between two bytes of a slow head: traffic, yet never a whole head
 READ_SECONDS = 10.0  # every socket read: a server that hangs fails the test, never stalls it
 ENDPOINT = b"/v1/auth/login"
 
@@ -30,7 +33,10 @@ ENDPOINT = b"/v1/auth/login"
 def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     directory: Path = tmp_path_factory.mktemp("body-limit")
     database_url = f"sqlite+aiosqlite:///{directory / 'topup.db'}"
-    settings = {"TOPUP_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS)}
+    settings = {
+        "TOPUP_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT_SECONDS),
+        "TOPUP_HEAD_TIMEOUT_SECONDS": str(HEAD_TIMEOUT_SECONDS),
+    }
     for base_url in served(database_url, directory, settings):
         parts = urlsplit(base_url)
         assert parts.hostname is not None
@@ -174,3 +180,80 @@ def test_a_header_block_that_never_ends_is_cut_off_while_it_streams(
 
     assert statuses(answers) == [400]
     assert closed
+
+
+def trickle(connection: socket.socket) -> tuple[bytes, bool]:
+    """Send a head that never ends, a byte at a time, until the server closes or
+    READ_SECONDS pass: what it answered, and whether it closed."""
+    slow_head = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 1024
+    deadline = time.monotonic() + READ_SECONDS
+    received = b""
+    for byte in slow_head:
+        if time.monotonic() > deadline:
+            return received, False
+        try:
+            connection.sendall(bytes([byte]))
+            connection.settimeout(TRICKLE_SECONDS)  # the pause between bytes, listening
+            chunk = connection.recv(65536)
+        except TimeoutError:
+            continue
+        except (BrokenPipeError, ConnectionResetError):
+            return received, True
+        if not chunk:
+            return received, True
+        received += chunk
+    pytest.fail("the slow head ran out before the server gave up on it")
+
+
+def within_the_head_bound(started: float) -> bool:
+    return time.monotonic() - started < HEAD_TIMEOUT_SECONDS + READ_SECONDS / 2
+
+
+def test_a_connection_that_never_sends_a_request_is_closed(address: tuple[str, int]) -> None:
+    """uvicorn's keep-alive timer starts only after a first response: without a bound of
+    its own, a silent connection holds a socket for ever."""
+    started = time.monotonic()
+    with socket.create_connection(address, timeout=READ_SECONDS) as connection:
+        answers, closed = read_answers(connection)
+
+    assert closed
+    assert answers == b""
+    assert within_the_head_bound(started)
+
+
+@pytest.mark.parametrize("answered_before", [0, 1], ids=["first-request", "after-a-response"])
+def test_a_head_trickled_a_byte_at_a_time_is_closed(
+    address: tuple[str, int], answered_before: int
+) -> None:
+    """uvicorn's keep-alive timer stops at the next request's first byte: the head's bound
+    runs from the connection's opening and again from the end of each response."""
+    with socket.create_connection(address, timeout=READ_SECONDS) as connection:
+        for _ in range(answered_before):
+            connection.sendall(head(path=b"/healthz", method=b"GET"))
+            first, _ = read_answers(connection, quiet_seconds=0.2)
+            assert statuses(first) == [200]
+        started = time.monotonic()
+        answers, closed = trickle(connection)
+
+    assert closed
+    assert answers == b""
+    assert within_the_head_bound(started)
+
+
+def test_prompt_requests_keep_one_connection_open_past_the_head_bound(
+    address: tuple[str, int],
+) -> None:
+    """Each complete head stops its timer: a connection lives as long as its requests come."""
+    pause = HEAD_TIMEOUT_SECONDS * 0.6  # under the head bound and uvicorn's 5 s keep-alive
+    started = time.monotonic()
+    answered: list[int] = []
+    with socket.create_connection(address, timeout=READ_SECONDS) as connection:
+        for _ in range(3):
+            connection.sendall(head(path=b"/healthz", method=b"GET"))
+            answers, closed = read_answers(connection, quiet_seconds=0.2)
+            assert not closed, answers
+            answered += statuses(answers)
+            time.sleep(pause)
+
+    assert answered == [200, 200, 200]
+    assert time.monotonic() - started > HEAD_TIMEOUT_SECONDS  # the first bound was passed
