@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         description="International mobile top-up: send prepaid credit to a phone "
         "in 60+ countries, paid in euros.",
     )
-    app.add_middleware(RefuseNul)  # inside LimitBody: it reads a body already bounded
+    # Inside LimitBody: it reads a body already bounded. A page's NUL is refused by the
+    # storefront, so the browser sees the page's error rather than JSON.
+    app.add_middleware(RefuseNul, is_page=storefront.is_page_path)
     # Inside ObserveRequests: a 408 or 413 is measured and logged.
     app.add_middleware(LimitBody, body_seconds=settings.body_timeout_seconds)
     app.add_middleware(ObserveRequests)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from tests.accounts.helpers import PASSWORD, Person, new_person, sms_code
 from tests.storefront.support import (
@@ -31,6 +32,8 @@ from tests.storefront.support import (
     submit,
     translated,
 )
+from topup.accounts.models import AccessToken, Customer
+from topup.runtime import Runtime
 from topup.storefront.web import preferred_language, safe_next
 
 FORM_EXPIRED = "This form has expired. Reload the page and send it again."
@@ -340,3 +343,69 @@ async def test_the_layout_links_what_a_visitor_may_use(
     anonymous = await client.get("/")
     assert 'href="/purchases"' not in anonymous.text
     assert 'href="/login"' in anonymous.text
+
+
+# ---- the NUL character ---------------------------------------------------------------------
+# PostgreSQL can neither store nor compare U+0000. The API refuses it as JSON
+# (tests/kit/test_hostile_input.py); a page shows the refusal as a page, and stores nothing.
+
+NUL_REFUSED = "may not contain the NUL character (U+0000)."
+
+
+def assert_nul_page(response: httpx.Response, field_name: str) -> None:
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"{field_name}: {NUL_REFUSED}" in unescape(response.text)
+    assert "\x00" not in response.text
+
+
+async def test_a_nul_in_a_sign_up_field_is_shown_on_a_page(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    person = new_person()
+    form = await client.get("/signup")
+
+    sent = await submit(client, form.text, "/signup", **person.body(first_name="Ada\x00"))
+
+    assert_nul_page(sent, "first_name")
+    assert client.cookies.get("topup_signup") is None
+    async with runtime.session_factory() as session:
+        stored = await session.scalar(
+            select(func.count()).select_from(Customer).where(Customer.email == person.email)
+        )
+    assert stored == 0
+
+
+async def test_a_nul_in_a_login_field_is_shown_on_a_page(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    form = await client.get("/login")
+    tokens = select(func.count()).select_from(AccessToken)
+    async with runtime.session_factory() as session:
+        before = await session.scalar(tokens)
+
+    sent = await submit(client, form.text, "/login", login="ada\x00@example.com", password="x")
+
+    assert_nul_page(sent, "login")
+    assert client.cookies.get(SESSION_COOKIE) is None
+    async with runtime.session_factory() as session:
+        assert await session.scalar(tokens) == before
+
+
+async def test_a_nul_in_a_page_query_string_is_shown_on_a_page(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/topup/review", params={"product_id": "p\x00", "phone": "1"})
+
+    assert_nul_page(response, "product_id")
+
+
+async def test_a_nul_in_the_api_stays_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/countries", params={"q": "\x00"})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == {
+        "code": "invalid_field",
+        "message": f"q: {NUL_REFUSED}",
+        "field": "q",
+    }

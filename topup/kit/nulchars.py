@@ -5,12 +5,17 @@ reached the database and came back as a 503 "try again", which no retry could fi
 stored it). No Topup field has a use for it, so every query parameter, path segment and
 JSON or form body is checked here, once, and refused with 422 ``invalid_field`` naming the
 field. A cheap byte search comes first: only a request that holds a NUL is parsed.
+
+A page request (the storefront's, told apart by ``is_page``) is not answered here: a person
+in a browser should see the page's own error, not JSON. It goes on with the field marked in
+the scope (:func:`nul_field`), and the storefront raises :func:`refusal` before the page's
+handler, and so before any query, runs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -18,15 +23,19 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from topup.kit.bodylimit import replay, send_json
+from topup.kit.errors import InvalidInput
 
 NUL = "\x00"
+# The scope key naming the field of a page request that holds a NUL.
+NUL_FIELD = "topup.nul_field"
 
 
 class RefuseNul:
     """Inside :class:`topup.kit.bodylimit.LimitBody`, so the body it reads is bounded."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, is_page: Callable[[str], bool] = lambda path: False) -> None:
         self.app = app
+        self.is_page = is_page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,8 +47,10 @@ class RefuseNul:
             or _nul_in_form(scope["query_string"])
             or _nul_in_body(body, is_form=_is_form(scope))
         )
-        if field is not None:
-            await send_json(send, 422, _refusal(field))
+        if field is not None and self.is_page(scope["path"]):
+            scope[NUL_FIELD] = field
+        elif field is not None:
+            await send_json(send, 422, orjson.dumps(refusal(field).body()))
             return
         await self.app(scope, replay(body, receive), send)
 
@@ -106,13 +117,15 @@ def _nul_fields(value: Any, path: list[str]) -> Iterator[str]:
             yield from _nul_fields(item, [*path, str(index)])
 
 
-def _refusal(field: str) -> bytes:
-    return orjson.dumps(
-        {
-            "error": {
-                "code": "invalid_field",
-                "message": f"{field}: may not contain the NUL character (U+0000).",
-                "field": field,
-            }
-        }
+def nul_field(scope: Scope) -> str | None:
+    """The field of a page request that holds a NUL, as :class:`RefuseNul` marked it."""
+    field: str | None = scope.get(NUL_FIELD)
+    return field
+
+
+def refusal(field: str) -> InvalidInput:
+    return InvalidInput(
+        f"{field}: may not contain the NUL character (U+0000).",
+        code="invalid_field",
+        field=field,
     )

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from topup.kit.errors import AppError, Unauthorized
 from topup.storefront import account_pages, purchase_pages, sandbox_pages, shop_pages
 from topup.storefront.rendering import STATIC
 from topup.storefront.service import balance_code_table
-from topup.storefront.web import VisitorDep, page, redirect, visitor
+from topup.storefront.web import VisitorDep, page, redirect, refuse_nul, visitor
 
-router = APIRouter(include_in_schema=False)
+# Router dependencies run before a route's own: refuse_nul before the visitor's session
+# lookup. They reach the pages included below because those are added after it is set.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(refuse_nul)])
 router.include_router(shop_pages.router)
 router.include_router(account_pages.router)
 router.include_router(purchase_pages.router)
@@ -39,7 +41,11 @@ async def help_page(person: VisitorDep) -> Response:
 
 
 def is_page(request: Request) -> bool:
-    return not request.url.path.startswith(API_PREFIXES)
+    return is_page_path(request.url.path)
+
+
+def is_page_path(path: str) -> bool:
+    return not path.startswith(API_PREFIXES)
 
 
 async def error_page(request: Request, error: AppError) -> Response:

@@ -27,6 +27,7 @@ from topup.accounts.sessions import authenticate
 from topup.config import Environment
 from topup.kit.errors import AppError, Forbidden, Unauthorized
 from topup.kit.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from topup.kit.nulchars import nul_field, refusal
 from topup.runtime import Runtime
 from topup.storefront.rendering import render_page
 
@@ -118,6 +119,15 @@ async def visitor(request: Request) -> Visitor:
 
 
 VisitorDep = Annotated[Visitor, Depends(visitor)]
+
+
+def refuse_nul(request: Request) -> None:
+    """Every page's first dependency: a field :class:`topup.kit.nulchars.RefuseNul` found
+    holding a NUL is refused here, before the page or its visitor reads the database, and
+    the refusal is shown as the storefront shows any other."""
+    field_name = nul_field(request.scope)
+    if field_name is not None:
+        raise refusal(field_name)
 
 
 async def _logged_in(
