@@ -216,6 +216,20 @@ async def _faults(
         figures.recoveries.append(await _wait_ready(http, READY_WITHIN_SECONDS))
 
 
+def _fault_seconds(plan: Plan) -> float:
+    """About how long :func:`_faults` takes: two pauses, a restart and a stop per round."""
+    return plan.restarts * (2 * 1.5 + 1.0 + plan.stop_seconds)
+
+
+async def _reads_until(done: asyncio.Event, client: Client, buyer: Buyer) -> None:
+    """A reader of "My purchases" all along the faults: the outages always meet requests
+    (each one touches the database, the login included), and each must be a clean 503."""
+    headers = {"Authorization": f"Bearer {buyer.token}"}
+    while not done.is_set():
+        response = await client.send("GET", "/v1/orders", headers=headers)
+        await asyncio.sleep(0.2 if response is not None and response.status_code == 200 else 0.5)
+
+
 async def _load(
     processes: Processes, cluster: PrivateCluster, buyers: list[Buyer], plan: Plan
 ) -> Figures:
@@ -224,12 +238,24 @@ async def _load(
         client = Client(http, figures, plan)
         gate = asyncio.Semaphore(plan.concurrency)
 
+        # The orders spread over the time the faults take, so some of them meet an outage
+        # however fast this machine places them.
+        pace = _fault_seconds(plan) / plan.orders
+
         async def one(index: int) -> None:
+            await asyncio.sleep(index * pace)
             async with gate:
                 await client.order(buyers[index % len(buyers)], index)
 
+        async def faults_then_stop() -> None:
+            await _faults(cluster, http, plan, figures)
+            faults_done.set()
+
+        faults_done = asyncio.Event()
         await asyncio.gather(
-            _faults(cluster, http, plan, figures), *(one(i) for i in range(plan.orders))
+            faults_then_stop(),
+            _reads_until(faults_done, client, buyers[0]),
+            *(one(i) for i in range(plan.orders)),
         )
     if not processes.alive():
         figures.violations.append("a Topup process ended during the run")
