@@ -29,9 +29,10 @@ from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders import review
-from topup.orders.endpoints import OrderId, order_out
+from topup.orders.endpoints import OrderId
 from topup.orders.lifecycle import drive, review_deadline
 from topup.orders.models import Order, OrderStatus
+from topup.orders.placement import order_out
 from topup.orders.repository import OrderRepository
 from topup.payments.repository import CardRepository
 from topup.risk import blocks, rules

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
@@ -12,20 +11,19 @@ from pydantic import BaseModel
 from topup.accounts.auth import CurrentCustomer
 from topup.accounts.models import Customer
 from topup.idempotency import service as idempotency
-from topup.kit.db import unit_of_work
-from topup.kit.errors import AppError, InvalidInput, NotFound, Unauthorized
+from topup.kit.errors import InvalidInput, NotFound, Unauthorized
 from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders.lifecycle import drive
-from topup.orders.models import Order, PaymentMethod
+from topup.orders.models import PaymentMethod
+from topup.orders.placement import order_out, place_once
 from topup.orders.repository import OrderRepository
 from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
-from topup.orders.service import NewCard, PlaceOrder, place_order
+from topup.orders.service import NewCard, PlaceOrder
 from topup.orders.supplier_callbacks import CallbackEffect, supplier_reported
 from topup.providers.payments.base import CardDetails
 from topup.providers.suppliers.reloadly import WebhookRefused, read_webhook
-from topup.risk import audit
 from topup.runtime import Runtime
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -37,33 +35,6 @@ IdempotencyKeyHeader = Annotated[
 ]
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{32}$")
 OrderId = Annotated[str, Path(pattern=ORDER_ID.pattern)]
-# Refusals by a risk rule that answer with an error rather than a rejected order: the
-# audit log keeps them too.
-AUDITED_REFUSALS = frozenset(
-    {"account_blocked", "card_blocked", "duplicate_recipient", "profile_incomplete"}
-)
-
-
-def order_out(order: Order) -> dict[str, Any]:
-    return OrderOut(
-        id=order.id,
-        status=order.status,
-        recipient_phone=order.recipient_phone,
-        operator={"id": order.operator_id, "name": order.operator_name},
-        product_id=order.product_id,
-        local_value={"amount": order.local_amount, "currency": order.local_currency},
-        price={"amount": order.price_amount, "currency": "EUR"},
-        message=order.message,
-        payment={
-            "method": order.payment_method,
-            "status": order.payment_status,
-            "card_last4": order.card_last4,
-        },
-        failure_code=order.failure_code,
-        failure_message=order.failure_message,
-        created_at=order.created_at,
-        updated_at=order.updated_at,
-    ).model_dump(mode="json")
 
 
 def request_from(body: OrderIn) -> PlaceOrder:
@@ -87,66 +58,6 @@ def request_from(body: OrderIn) -> PlaceOrder:
         confirm_duplicate=body.confirm_duplicate,
         wallet=bool(body.payment.wallet),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Placed:
-    """The answer to a placement: the stored one when the key was seen before."""
-
-    status_code: int
-    body: Any
-    order_id: str | None  # set when this call placed the order: it is to be driven now
-
-
-async def place_once(
-    runtime: Runtime,
-    customer: Customer,
-    key: str,
-    scope: str,
-    fingerprint_body: Any,
-    request: PlaceOrder,
-) -> Placed:
-    """Place an order under an idempotency key: the API and the pages both come here."""
-    claimed = await idempotency.claim_request(
-        runtime.session_factory,
-        secret=runtime.settings.secret_key,
-        customer_id=customer.id,
-        key=key,
-        scope=scope,
-        body=fingerprint_body,
-    )
-    if isinstance(claimed, idempotency.Replay):
-        return Placed(claimed.status_code, claimed.body, None)
-    try:
-        async with (
-            idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
-            unit_of_work(runtime.session_factory) as session,
-        ):
-            order = await place_order(
-                session,
-                snapshot=await runtime.catalogue.get(),
-                number_lookup=runtime.number_lookup,
-                gateway=runtime.payment_gateway,
-                customer=customer,
-                request=request,
-            )
-            answer = order_out(order)
-            # Raises when a retry took the key over: this order then rolls back.
-            await idempotency.complete(session, claimed, status_code=201, body=answer)
-    except AppError as refusal:
-        # Refused before anything was done: the key is free for a corrected request.
-        await idempotency.release(runtime.session_factory, claimed)
-        if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
-            async with unit_of_work(runtime.session_factory) as session:
-                audit.record(
-                    session,
-                    kind="order",
-                    outcome=refusal.code,
-                    customer_id=customer.id,
-                    inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
-                )
-        raise
-    return Placed(201, answer, order.id)
 
 
 async def _place(

@@ -11,8 +11,9 @@ from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError, InvalidInput
 from topup.kit.pagination import decode_cursor, encode_cursor
-from topup.orders.endpoints import OrderId, place_once, repeat_request
+from topup.orders.endpoints import OrderId, repeat_request
 from topup.orders.models import Order
+from topup.orders.placement import place_once
 from topup.orders.repository import OrderRepository
 from topup.payments.service import cards_of, remove_card
 from topup.storefront.shop_pages import to_order

@@ -15,9 +15,10 @@ from fastapi import APIRouter, Query, Response
 from topup.idempotency import service as idempotency
 from topup.kit.errors import AppError, InvalidInput, NotFound
 from topup.lookup.service import look_up_number
-from topup.orders.endpoints import OrderId, Placed, place_once
+from topup.orders.endpoints import OrderId
 from topup.orders.lifecycle import drive
 from topup.orders.models import Order
+from topup.orders.placement import Placed, place_once
 from topup.orders.repository import OrderRepository
 from topup.orders.service import NewCard, PlaceOrder
 from topup.payments.service import cards_of
