@@ -46,6 +46,9 @@ EUR_TARGETS = (2, 5, 10, 20, 30, 50)
 # Where the local currency is the euro we can offer the amounts people expect exactly.
 EURO_DENOMINATIONS = (5, 10, 15, 20, 25, 50)
 RANGE_MIN_EUR = 1
+# Beside airtime, each country's first operator sells one PIN voucher, one calling card and
+# one monthly plan, each near this euro value (see extra_products).
+VOUCHER_EUR, CALLING_CARD_EUR, PLAN_EUR = 10, 5, 15
 RANGE_MAX_EUR = 100
 # Round amounts: 1, 2, 2.5 and 5 times a power of ten. 2.5 only from 25 up, so that every
 # amount is a whole number of major units (product ids and SMS texts stay simple).
@@ -255,8 +258,44 @@ def range_product(operator_id: str, currency: str, rule: PricingRule) -> JsonObj
     }
 
 
+def typed_product(
+    operator_id: str, product_type: str, eur_target: int, currency: str, rule: PricingRule
+) -> JsonObject:
+    """A PIN voucher, calling card or monthly plan of about ``eur_target`` euros."""
+    major = eur_target if currency == "EUR" else nice_amount(rule.fx_rate * eur_target)
+    local_value = to_minor(major, currency)
+    amount = f"{display(major)} {currency}"
+    descriptions = {
+        "voucher": f"{amount} e-voucher: a PIN to load on the phone",
+        "calling_card": f"{amount} calling card: a PIN and minutes for international calls",
+        "plan": f"Monthly plan worth {amount}, renewed on the 1st of each month",
+    }
+    return {
+        "id": f"{operator_id}-{product_type.replace('_', '-')}-{major}",
+        "kind": "fixed",
+        "type": product_type,
+        "local_value": local_value,
+        "price": rule.price_of(Money(local_value, currency)).amount,
+        "description": descriptions[product_type],
+    }
+
+
+def extra_products(operator_id: str, currency: str, rule: PricingRule) -> list[JsonObject]:
+    return [
+        typed_product(operator_id, "voucher", VOUCHER_EUR, currency, rule),
+        typed_product(operator_id, "calling_card", CALLING_CARD_EUR, currency, rule),
+        typed_product(operator_id, "plan", PLAN_EUR, currency, rule),
+    ]
+
+
 def build_operator(
-    operator: OperatorSource, country: CountrySource, code: str, currency: str, fx: FxTable
+    operator: OperatorSource,
+    country: CountrySource,
+    code: str,
+    currency: str,
+    fx: FxTable,
+    *,
+    first: bool = False,
 ) -> JsonObject:
     """One operator: its prefixes, its fixed denominations and its any-amount product."""
     if not SLUG_PATTERN.fullmatch(operator.slug):
@@ -268,6 +307,8 @@ def build_operator(
         for major in fixed_amounts(currency, rule.fx_rate)
     ]
     products.append(range_product(operator_id, currency, rule))
+    if first:
+        products.extend(extra_products(operator_id, currency, rule))
     return {
         "id": operator_id,
         "name": operator.name,
@@ -307,7 +348,10 @@ def build_country(country: CountrySource, fx: FxTable) -> JsonObject:
     currency = country_currency(country.iso2, date.fromisoformat(fx.date))
     if currency not in fx.rates:
         raise CatalogueError(f"{country.iso2}: no {fx.date} rate for {currency}")
-    operators = [build_operator(o, country, code, currency, fx) for o in country.operators]
+    operators = [
+        build_operator(o, country, code, currency, fx, first=position == 0)
+        for position, o in enumerate(country.operators)
+    ]
     check_operators(country, operators)
     return {
         "iso2": country.iso2,

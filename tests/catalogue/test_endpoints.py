@@ -70,10 +70,16 @@ async def test_products_of_an_operator(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/operators/ng-mtn/products")
     assert response.status_code == 200
     products = response.json()["data"]
-    fixed = [product for product in products if product["kind"] == "fixed"]
-    ranges = [product for product in products if product["kind"] == "range"]
+    airtime = [product for product in products if product["type"] == "topup"]
+    fixed = [product for product in airtime if product["kind"] == "fixed"]
+    ranges = [product for product in airtime if product["kind"] == "range"]
     assert fixed
     assert len(ranges) == 1
+    # The country's first operator also sells a PIN voucher, a calling card and a plan,
+    # each a fixed denomination in the local currency.
+    others = [product for product in products if product["type"] != "topup"]
+    assert sorted(product["type"] for product in others) == ["calling_card", "plan", "voucher"]
+    assert all(product["kind"] == "fixed" for product in others)
     for product in fixed:
         assert product["operator_id"] == "ng-mtn"
         assert product["local_value"]["currency"] == "NGN"

@@ -268,14 +268,33 @@ def test_balance_codes_are_ussd_or_unknown(catalogue: Json) -> None:
 # --- products -----------------------------------------------------------------------------
 
 
+def airtime(op: Json) -> list[Json]:
+    return [product for product in op["products"] if product.get("type", "topup") == "topup"]
+
+
 def test_fixed_products_then_exactly_one_range_product(catalogue: Json) -> None:
     for _, op in all_operators(catalogue):
-        kinds = [product["kind"] for product in op["products"]]
+        kinds = [product["kind"] for product in airtime(op)]
         assert kinds.count("range") == 1, op["id"]
         assert kinds[-1] == "range", op["id"]
         assert kinds.count("fixed") >= 1, op["id"]
-        values = [p["local_value"] for p in op["products"] if p["kind"] == "fixed"]
+        values = [p["local_value"] for p in airtime(op) if p["kind"] == "fixed"]
         assert values == sorted(set(values)), op["id"]
+
+
+def test_each_country_first_operator_sells_a_voucher_a_calling_card_and_a_plan(
+    catalogue: Json,
+) -> None:
+    for country in catalogue["countries"]:
+        for position, op in enumerate(country["operators"]):
+            typed = [product for product in op["products"] if "type" in product]
+            if position > 0:
+                assert typed == [], op["id"]
+                continue
+            assert [product["type"] for product in typed] == ["voucher", "calling_card", "plan"]
+            for product in typed:
+                assert product["kind"] == "fixed", product["id"]
+                assert product["id"].startswith(f"{op['id']}-{product['type'].replace('_', '-')}-")
 
 
 def test_product_ids_name_their_operator_and_major_amount(catalogue: Json) -> None:
@@ -285,7 +304,9 @@ def test_product_ids_name_their_operator_and_major_amount(catalogue: Json) -> No
             if product["kind"] == "fixed":
                 assert product["local_value"] % one_major_unit == 0, product["id"]
                 major = product["local_value"] // one_major_unit
-                assert product["id"] == f"{op['id']}-{major}"
+                kind = product.get("type", "topup")
+                infix = "" if kind == "topup" else f"{kind.replace('_', '-')}-"
+                assert product["id"] == f"{op['id']}-{infix}{major}"
             else:
                 assert product["id"] == f"{op['id']}-range"
 
@@ -310,7 +331,7 @@ def test_every_price_is_what_the_pricing_rule_gives(catalogue: Json) -> None:
 
 def test_range_step_divides_both_bounds(catalogue: Json) -> None:
     for _, op in all_operators(catalogue):
-        product = op["products"][-1]
+        product = airtime(op)[-1]
         assert 0 < product["local_min"] < product["local_max"], product["id"]
         assert product["local_min"] % product["local_step"] == 0, product["id"]
         assert product["local_max"] % product["local_step"] == 0, product["id"]
@@ -318,7 +339,7 @@ def test_range_step_divides_both_bounds(catalogue: Json) -> None:
 
 def test_range_spans_about_one_to_a_hundred_euros(catalogue: Json) -> None:
     for _, op in all_operators(catalogue):
-        product = op["products"][-1]
+        product = airtime(op)[-1]
         # Fee and VAT add 26 %, and snapping to a round amount moves the value by a factor
         # between 4/7 (3.49 -> 2) and 4/3 (7.5 -> 10): so 72 to 168 cents per euro of value.
         assert 70 <= product["price_min"] <= 170, product["id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,10 +48,35 @@ class OperatorPrefix(Base):
     operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
 
 
+class ProductType(StrEnum):
+    """What a product delivers, which decides how it is sold and refunded (each type has
+    its own refund policy):
+
+    - ``topup``: airtime credited to the number;
+    - ``voucher``: a PIN (an e-voucher) the recipient enters to load the credit;
+    - ``calling_card``: a PIN with a balance of call minutes, used up over time;
+    - ``plan``: a monthly bundle, sold only by subscription and billed on the 1st.
+    """
+
+    topup = "topup"
+    voucher = "voucher"
+    calling_card = "calling_card"
+    plan = "plan"
+
+
+# The products whose delivery is a PIN code and serial rather than credit on the line.
+PIN_PRODUCT_TYPES = frozenset({ProductType.voucher, ProductType.calling_card})
+
+
 class Product(Base):
     __tablename__ = "products"
     __table_args__ = (
         CheckConstraint("kind IN ('fixed', 'range')", name="kind"),
+        CheckConstraint(
+            "product_type IN ('topup', 'voucher', 'calling_card', 'plan')", name="product_type"
+        ),
+        # Only airtime comes in any amount: a PIN or a plan is a fixed denomination.
+        CheckConstraint("kind = 'fixed' OR product_type = 'topup'", name="range_is_topup"),
         CheckConstraint(
             "kind <> 'fixed' OR (local_value IS NOT NULL AND price IS NOT NULL"
             " AND local_value > 0 AND price > 0)",
@@ -68,6 +94,9 @@ class Product(Base):
     id: Mapped[str] = mapped_column(String(80), primary_key=True)
     operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
+    product_type: Mapped[str] = mapped_column(
+        String(20), default=ProductType.topup.value, server_default=ProductType.topup.value
+    )
     currency: Mapped[str] = mapped_column(String(3))
     # Local amounts in minor units of `currency`; prices in EUR cents, VAT and fee included.
     local_value: Mapped[int | None] = mapped_column(BigInteger)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from topup.catalogue.models import ProductType
 from topup.kit.schemas import AmountOut
 
 Identifier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
@@ -23,6 +24,8 @@ class _Strict(BaseModel):
 class FixedProductFile(_Strict):
     id: Identifier
     kind: Literal["fixed"]
+    # Airtime unless said otherwise; PINs and plans are always fixed denominations.
+    type: ProductType = ProductType.topup
     local_value: MinorUnits
     price: MinorUnits
     description: Annotated[str, Field(min_length=1, max_length=200)]
@@ -112,6 +115,8 @@ class ProductOut(BaseModel):
     id: str
     operator_id: str
     kind: Literal["fixed", "range"]
+    # An addition to the contract: topup, voucher, calling_card or plan (see ProductType).
+    type: ProductType = ProductType.topup
     local_value: AmountOut | None = None
     price: AmountOut | None = None
     local_min: AmountOut | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.catalogue.models import Country, Operator, Product
+from topup.catalogue.models import Country, Operator, Product, ProductType
 from topup.catalogue.pricing import PricingRule
 from topup.catalogue.repository import CatalogueRepository
 from topup.catalogue.schemas import (
@@ -212,6 +212,9 @@ def _product_fields(
     fields: dict[str, Any] = {
         "operator_id": operator_id,
         "kind": source.kind,
+        "product_type": (
+            source.type if isinstance(source, FixedProductFile) else ProductType.topup
+        ).value,
         "currency": currency,
         "fee_rate": fee,
         "vat_rate": vat,

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from topup.catalogue.models import PIN_PRODUCT_TYPES
 from topup.catalogue.pricing import PRICE_CURRENCY, PricingRule
 from topup.catalogue.repository import CatalogueRepository
 from topup.kit.jsonbody import RenderedBody
@@ -74,6 +75,11 @@ class ProductEntry:
     price_max: int | None
     pricing: PricingRule
     description: str
+    product_type: str = "topup"
+
+    @property
+    def delivers_pin(self) -> bool:
+        return self.product_type in PIN_PRODUCT_TYPES
 
     def price_for(self, local_amount: int) -> Money:
         """The EUR price of ``local_amount`` (minor units) for a range product."""
@@ -86,7 +92,12 @@ class ProductEntry:
         def eur(amount: int | None) -> dict[str, Any] | None:
             return None if amount is None else {"amount": amount, "currency": PRICE_CURRENCY}
 
-        body: dict[str, Any] = {"id": self.id, "operator_id": self.operator_id, "kind": self.kind}
+        body: dict[str, Any] = {
+            "id": self.id,
+            "operator_id": self.operator_id,
+            "kind": self.kind,
+            "type": self.product_type,
+        }
         if self.kind == "fixed":
             body |= {"local_value": local(self.local_value), "price": eur(self.price)}
         else:
@@ -204,6 +215,7 @@ async def read_snapshot(session: AsyncSession) -> CatalogueSnapshot:
                 row.price_max,
                 pricing,
                 row.description,
+                row.product_type,
             )
         )
     prefixes = dict(await repository.all_prefixes())

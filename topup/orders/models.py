@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from topup.catalogue.models import ProductType
 from topup.kit.db import Base
 from topup.kit.types import UTCDateTime
 
@@ -51,11 +52,6 @@ class PaymentMethod(StrEnum):
     wallet = "wallet"
 
 
-# What kind of product an order bought; its refund policy is chosen by it. The catalogue
-# sells mobile top-ups only so far; calling cards and plans come with their own type.
-TOPUP = "topup"
-
-
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -77,7 +73,11 @@ class Order(Base):
     operator_id: Mapped[str] = mapped_column(String(64))
     operator_name: Mapped[str] = mapped_column(String(100))
     product_id: Mapped[str] = mapped_column(String(80))
-    product_type: Mapped[str] = mapped_column(String(20), default=TOPUP, server_default=TOPUP)
+    # What kind of product was bought (catalogue.models.ProductType): its refund policy
+    # is chosen by it.
+    product_type: Mapped[str] = mapped_column(
+        String(20), default=ProductType.topup.value, server_default=ProductType.topup.value
+    )
     # Snapshots taken when the order was placed: later catalogue changes do not touch them.
     local_amount: Mapped[int] = mapped_column(BigInteger)
     local_currency: Mapped[str] = mapped_column(String(3))

@@ -20,7 +20,7 @@ from topup.kit.ids import new_id
 from topup.ledger.service import LedgerRefused
 from topup.lookup.service import LookupResult, look_up_number
 from topup.orders import ledger_entries
-from topup.orders.models import TOPUP, Order, OrderStatus, PaymentMethod, PaymentStatus
+from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.personal_message import checked_message
 from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
@@ -139,7 +139,7 @@ async def place_order(
         fee_amount=split.fee,
         vat_amount=split.vat,
         message=message,
-        product_type=TOPUP,
+        product_type=product.product_type,
         payment_method=PaymentMethod.wallet.value if card is None else PaymentMethod.card.value,
         card_id=card.saved_card_id if card else None,
         card_token=card.token if card else None,
