@@ -171,13 +171,22 @@ async def own_card(session: AsyncSession, customer: Customer, card_id: str) -> S
 # ---- managing one ---------------------------------------------------------------------------
 
 
+async def schedule_of(session: AsyncSession, customer: Customer, schedule_id: str) -> Schedule:
+    """The customer's schedule as it is now, not locked: read before a number lookup,
+    which must not run while the lock is held (on SQLite it would hold every writer)."""
+    schedule = await ScheduleRepository(session).schedule_of(customer.id, schedule_id)
+    if schedule is None:
+        # Another customer's schedule is as absent as one never made.
+        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+    return schedule
+
+
 async def locked_schedule_of(
     session: AsyncSession, customer: Customer, schedule_id: str
 ) -> Schedule:
     repository = ScheduleRepository(session)
     schedule = await repository.locked(schedule_id)
     if schedule is None or schedule.customer_id != customer.id:
-        # Another customer's schedule is as absent as one never made.
         raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
     return schedule
 
@@ -200,11 +209,14 @@ async def change_schedule(
     how a schedule paused because the number moved to another operator is set right."""
     if not changes.given:
         raise InvalidInput("Name at least one field to change.", code="missing_field")
-    schedule = _still_open(await locked_schedule_of(session, customer, schedule_id))
+    seen = _still_open(await schedule_of(session, customer, schedule_id))
     card = await own_card(session, customer, changes.card_id) if changes.card_id else None
+    found = product = None
     if changes.given & {"product_id", "amount"}:
-        found = await recipient_of(lookups, schedule)
-        product = topup_product(lookups.snapshot, found, changes.product_id or schedule.product_id)
+        found = await recipient_of(lookups, seen)  # the number never changes: read unlocked
+        product = topup_product(lookups.snapshot, found, changes.product_id or seen.product_id)
+    schedule = _still_open(await locked_schedule_of(session, customer, schedule_id))
+    if found is not None and product is not None:
         amount = changes.amount
         currency = changes.amount_currency
         if "amount" not in changes.given and product.kind == "range":
@@ -253,6 +265,10 @@ async def resume_schedule(
     dates missed while paused are not made up (a customer who wants a top-up now buys
     one), and the failures counted before start again from zero."""
     ensure_can_buy(customer)
+    seen = _still_open(await schedule_of(session, customer, schedule_id))
+    moved_to = None
+    if seen.status == ScheduleStatus.paused and seen.pause_reason == PauseReason.operator_changed:
+        moved_to = (await recipient_of(lookups, seen)).operator  # before the lock is taken
     schedule = _still_open(await locked_schedule_of(session, customer, schedule_id))
     if schedule.status == ScheduleStatus.active:
         return schedule
@@ -262,15 +278,13 @@ async def resume_schedule(
             code="product_unavailable",
             field="product_id",
         )
-    if schedule.pause_reason == PauseReason.operator_changed:
-        found = await recipient_of(lookups, schedule)
-        if found.operator.id != schedule.operator_id:
-            raise Conflict(
-                f"{schedule.recipient_phone} is now with {found.operator.name}: choose one of "
-                "its products with PATCH product_id first.",
-                code="operator_changed",
-                field="product_id",
-            )
+    if moved_to is not None and moved_to.id != schedule.operator_id:
+        raise Conflict(
+            f"{schedule.recipient_phone} is now with {moved_to.name}: choose one of its "
+            "products with PATCH product_id first.",
+            code="operator_changed",
+            field="product_id",
+        )
     now = clock.now()
     every = Every(schedule.every)
     if schedule.next_run_at <= now:
