@@ -10,10 +10,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from tests.accounts.helpers import new_email
+from tests.fixtures.risky import Risky
 from tests.schedules.conftest import (
     DECLINED,
     FAILS,
     PORTED,
+    SUCCEEDS,
+    VISA,
     assert_ledger_clean,
     create,
     emails_to,
@@ -28,11 +32,13 @@ from tests.schedules.conftest import (
     signed_in_again,
     stored,
 )
+from topup.accounts.policy import email_key
 from topup.kit import clock, faults
 from topup.providers.suppliers.prefix import PrefixLookup
 from topup.runtime import Runtime
 from topup.schedules.runs import RETRY_DELAYS, run_key, run_schedule
-from topup.schedules.tasks import run_due
+from topup.schedules.tasks import LEASE, run_due
+from topup.worker import run_round
 
 
 async def test_a_monthly_schedule_on_the_31st_runs_once_on_each_due_date_across_month_ends(
@@ -50,7 +56,9 @@ async def test_a_monthly_schedule_on_the_31st_runs_once_on_each_due_date_across_
         who = await signed_in_again(runtime, who)
         expected.append(parse((await read(client, who, made["id"]))["next_run_at"]))
         await move_to(expected[-1])
-        await rounds(runtime, 3)  # more rounds than runs: none of them may run it twice
+        for _ in range(3):  # the worker's whole round, more often than there are runs
+            await run_round(runtime)
+            clock.advance(LEASE.total_seconds() + 1)
     leap = january % 4 == 0 and (january % 100 != 0 or january % 400 == 0)
     assert expected == [
         start,
@@ -297,3 +305,38 @@ async def test_a_paused_schedule_places_no_orders_and_an_order_in_flight_finishe
     [finished] = await orders_of_customer(runtime, who.id)
     assert finished.status == "succeeded"
     assert (await stored(runtime, made["id"])).status == "paused"
+
+
+async def test_a_run_over_a_limit_is_rejected_retried_and_then_pauses_the_schedule(
+    risky: Risky,
+) -> None:
+    """With the shipped rules (at most EUR 80 a day to one number), each run of a
+    EUR 100-plus top-up is a rejected order, as any order would be."""
+    email = new_email()
+    customer_id, headers = await risky.buyer(email=email, email_key=email_key(email))
+    details = {"number": VISA, "exp_month": 12, "exp_year": clock.now().year + 2, "cvc": "123"}
+    card = (await risky.http.post("/v1/cards", json=details, headers=headers)).json()
+    body = {
+        "recipient_phone": SUCCEEDS,
+        "product_id": "ng-mtn-range",
+        "amount": {"amount": 20000000, "currency": "NGN"},
+        "card_id": card["id"],
+        "every": "14d",
+    }
+    made = await risky.http.post("/v1/schedules", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["price"]["amount"] > 8000
+
+    await rounds(risky.runtime, 1)
+    for delay in RETRY_DELAYS:
+        clock.advance(delay.total_seconds())
+        await rounds(risky.runtime, 1)
+
+    schedule = await stored(risky.runtime, made.json()["id"])
+    assert (schedule.status, schedule.pause_reason) == ("paused", "limit_exceeded")
+    orders = await orders_of_customer(risky.runtime, customer_id)
+    assert [(order.status, order.failure_code) for order in orders] == [
+        ("rejected", "limit_exceeded")
+    ] * 3
+    assert len(await emails_to(risky.runtime, email, "schedule_paused")) == 1
+    await assert_ledger_clean(risky.runtime)
