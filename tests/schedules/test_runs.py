@@ -229,6 +229,18 @@ async def test_a_removed_card_pauses_the_schedule_at_once(
     [email] = await emails_to(runtime, who.email, "schedule_paused")
     assert "no longer saved" in str(email.body)
 
+    # A new card, then resume: the next due date runs, paid with it.
+    details = {"number": "5555555555554444", "exp_month": 12, "exp_year": clock.now().year + 2}
+    saved = await client.post("/v1/cards", json=details | {"cvc": "123"}, headers=who.headers)
+    path = f"/v1/schedules/{made['id']}"
+    await client.patch(path, json={"card_id": saved.json()["id"]}, headers=who.headers)
+    resumed = (await client.post(f"{path}/resume", headers=who.headers)).json()
+    assert (resumed["status"], resumed["failed_attempts"]) == ("active", 0)
+    await move_to(parse(resumed["next_run_at"]))
+    await rounds(runtime, 1)
+    [order] = await orders_of_customer(runtime, who.id)
+    assert (order.card_last4, order.status) == ("4444", "succeeded")
+
 
 async def test_a_ported_number_pauses_the_schedule_until_a_product_of_its_new_operator_is_chosen(
     runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch

@@ -164,6 +164,7 @@ async def _recipient_still_fits(runtime: Runtime, schedule: Schedule) -> bool:
     async def moved(session: AsyncSession, row: Schedule) -> None:
         row.last_failure_code = PauseReason.operator_changed.value
         pause(row, PauseReason.operator_changed, clock.now())
+        log.info("schedule_paused", schedule_id=row.id, reason=PauseReason.operator_changed.value)
         await schedule_messages.schedule_paused(session, row, new_operator=new_operator)
 
     await _record(runtime, schedule, moved)
@@ -344,7 +345,9 @@ async def _failed(
     if at_once is None and row.failed_attempts < MAX_FAILED_ATTEMPTS:
         row.due_at = now + RETRY_DELAYS[row.failed_attempts - 1]
         return
-    pause(row, at_once or after_retries, now)
+    reason = at_once or after_retries
+    pause(row, reason, now)
+    log.info("schedule_paused", schedule_id=row.id, reason=reason.value, failure_code=code)
     await schedule_messages.schedule_paused(session, row, new_operator=row.operator_name)
 
 
