@@ -64,6 +64,9 @@ class Row:
     target: str | None = None  # the path asked for, with {resources}; else ``route``
     body: Any = None
     lists: str | None = None  # the owner's resource a list shows them and nobody else
+    # What other accounts get, where the row's audience says otherwise: the owner's card
+    # named in a body is, to anyone else, a card that does not exist (422 card_not_found).
+    denied: int | None = None
 
     def expected(self, caller: str) -> int:
         if self.audience is Audience.PUBLIC:
@@ -78,6 +81,8 @@ class Row:
         }[self.audience]
         if caller in allowed:
             return self.ok
+        if self.denied is not None:
+            return self.denied
         return 404 if self.audience is Audience.OWNER else 403
 
 
@@ -85,6 +90,13 @@ PUBLIC, ACCOUNT, OWNED = Audience.PUBLIC, Audience.SIGNED_IN, Audience.OWNER
 STAFF, ADMINS = Audience.STAFF, Audience.ADMIN
 FUNDING = {"amount": {"amount": 1000, "currency": "EUR"}, "payment": {"card": CARD}}
 ORDER_BODY = {"recipient_phone": SUCCEEDS, "product_id": "ng-mtn-2500", "payment": {"card": CARD}}
+SCHEDULE_BODY = {
+    "recipient_phone": SUCCEEDS,
+    "product_id": "ng-mtn-2500",
+    "card_id": "{card}",
+    "every": "monthly",
+    "day_of_month": 31,
+}
 REFUND_BODY = {"order_id": "{order}", "reason": "not_delivered", "destination": "wallet"}
 LIMIT_RULE = {"scope": "card", "window_seconds": 3600, "max_count": 1, "description": "d"}
 SIGNAL = {"weight": 1, "params": {"declines": 3, "window_seconds": 3600}}
@@ -140,6 +152,17 @@ TABLE = [
     Row("POST", "/v1/refund-requests", OWNED, 201, body=REFUND_BODY),
     Row("GET", "/v1/refund-requests", ACCOUNT, 200, lists="refund"),
     Row("GET", "/v1/refund-requests/{request_id}", OWNED, 200, "/v1/refund-requests/{refund}"),
+    # auto top-ups
+    Row("POST", "/v1/schedules", OWNED, 201, body=SCHEDULE_BODY, denied=422),
+    Row("GET", "/v1/schedules", ACCOUNT, 200, lists="schedule"),
+    Row("GET", "/v1/schedules/{schedule_id}", OWNED, 200, "/v1/schedules/{schedule}"),
+    Row("PATCH", "/v1/schedules/{schedule_id}", OWNED, 200, "/v1/schedules/{schedule}",
+        {"card_id": "{card}"}),
+    Row("POST", "/v1/schedules/{schedule_id}/pause", OWNED, 200,
+        "/v1/schedules/{schedule}/pause"),
+    Row("POST", "/v1/schedules/{schedule_id}/resume", OWNED, 200,
+        "/v1/schedules/{schedule}/resume"),
+    Row("DELETE", "/v1/schedules/{schedule_id}", OWNED, 204, "/v1/schedules/{schedule}"),
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),

@@ -38,6 +38,7 @@ from topup.payments.endpoints import router as cards_router
 from topup.refunds.endpoints import router as refunds_router
 from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
+from topup.schedules.endpoints import router as schedules_router
 from topup.storefront import endpoints as storefront
 from topup.wallet.endpoints import router as wallet_router
 from topup.worker import run_forever
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(callbacks_router)
     app.include_router(wallet_router)
     app.include_router(refunds_router)
+    app.include_router(schedules_router)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
     app.include_router(refunds_staff_router)

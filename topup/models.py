@@ -13,6 +13,7 @@ from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
 from topup.refunds import models as refunds_models
 from topup.risk import models as risk_models
+from topup.schedules import models as schedules_models
 from topup.wallet import models as wallet_models
 
 metadata = Base.metadata
@@ -30,6 +31,7 @@ __all__ = [
     "risk_models",
     "sandbox_clock",
     "sandbox_models",
+    "schedules_models",
     "simulator_models",
     "wallet_models",
 ]

@@ -45,6 +45,7 @@ from topup.notifications import service as notifications
 from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
 from topup.risk import audit
+from topup.schedules.repository import ScheduleRepository
 from topup.wallet import accounting as wallet
 
 
@@ -435,3 +436,6 @@ async def _erase(repository: AccountRepository, customer: Customer) -> None:
     await repository.forget_secrets(customer.id)
     await MessageRepository(repository.session).erase_for_customer(customer.id)
     await CardRepository(repository.session).remove_all_of(customer.id)
+    # Its auto top-ups end with it. The repository, not schedules.service: that service
+    # checks purchases with this module, which would import it back in a circle.
+    await ScheduleRepository(repository.session).cancel_all_of(customer.id, now=now)
