@@ -42,6 +42,7 @@ DESCRIPTION_LENGTH = 2000
 DENOMINATIONS_LENGTH = 200
 _PERCENT = re.compile(r"(\d{1,4})\s*%\s*(?:extra|bonus)|bonus\s+(?:of\s+)?(\d{1,4})\s*%", re.I)
 _BREAKS = {"br", "p", "div", "li", "tr"}
+_UNSHOWN = {"script", "style"}  # their content is code, not words
 
 
 class ReloadlyPromotion(BaseModel):
@@ -142,13 +143,20 @@ class _Text(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _BREAKS:
             self.parts.append("\n")
+        self.hidden += tag in _UNSHOWN
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _UNSHOWN and self.hidden:
+            self.hidden -= 1
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        if not self.hidden:
+            self.parts.append(data)
 
 
 def plain_text(html: str) -> str:
