@@ -154,6 +154,7 @@ async def test_admins_create_change_and_switch_off_promotions(risky: Risky) -> N
         ({"operator_id": "xx-nobody"}, "operator_not_found", "operator_id"),
         ({"product_ids": ["ng-mtn-2500"]}, "product_not_for_operator", "product_ids"),
         ({"starts_at": "2030-01-01T00:00:00"}, None, "starts_at"),  # no offset: which zone?
+        ({"starts_at": "0001-01-01T00:00:00+14:00"}, None, "starts_at"),  # before UTC's year 1
         ({"bonus_percent": 0}, None, "bonus_percent"),
         ({"bonus_percent": "50"}, None, "bonus_percent"),
         ({"title": ""}, None, "title"),

@@ -6,7 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from topup.catalogue.models import ProductType
 from topup.kit.schemas import AmountOut
@@ -161,6 +169,15 @@ class ProductList(BaseModel):
 # ---- operator promotions ------------------------------------------------------------------
 
 
+def _plausible(moment: datetime) -> datetime:
+    # Checked on the year before any conversion: year 1 at +14:00 has no UTC equivalent.
+    if not 2000 <= moment.year <= 2100:
+        raise ValueError("a promotion's time must fall between the years 2000 and 2100")
+    return moment
+
+
+# A time with its UTC offset: without one, nobody could tell when the promotion starts.
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 BonusPercent = Annotated[StrictInt, Field(ge=1, le=1000)]
 ProductIds = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=80)]], Field(min_length=1, max_length=100)
@@ -177,8 +194,8 @@ class PromotionIn(_Strict):
     bonus_text: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     denominations: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     product_ids: ProductIds | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     enabled: bool = True
 
 
@@ -192,8 +209,8 @@ class PromotionPatch(_Strict):
     bonus_text: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     denominations: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     product_ids: ProductIds | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
     enabled: bool | None = None
 
 
