@@ -5,6 +5,7 @@ Each test has a database of its own (``risky``), so its promotions show nowhere 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -220,3 +221,25 @@ def test_week_start_is_monday_midnight_utc() -> None:
     sunday_night = datetime(2026, 3, 1, 23, 59, tzinfo=UTC)  # a Sunday
     assert week_start(sunday_night) == datetime(2026, 2, 23, tzinfo=UTC)
     assert week_start(datetime(2026, 3, 2, tzinfo=UTC)) == datetime(2026, 3, 2, tzinfo=UTC)
+
+
+async def test_two_workers_sync_once(risky: Risky) -> None:
+    sync = risky.runtime.promotion_sync_deps()
+
+    rounds = await asyncio.gather(tasks.run_due(sync), tasks.run_due(sync))
+
+    assert sorted(rounds) == [0, 1]
+    assert len(one_each(await all_rows(risky))) == len(PROMOTED_COUNTRIES)
+
+
+async def all_rows(risky: Risky) -> list[tuple[str, str]]:
+    async with risky.runtime.session_factory() as session:
+        rows = await CatalogueRepository(session).promotion_page(
+            operator_id=None, limit=100, after=None
+        )
+        return [(row.supplier, row.supplier_promotion_id) for row in rows]
+
+
+def one_each(rows: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    assert len(rows) == len(set(rows)), rows
+    return set(rows)
