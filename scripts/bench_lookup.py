@@ -32,6 +32,7 @@ from phonenumbers import PhoneNumberFormat, PhoneNumberType
 from starlette.types import ASGIApp, Message, Scope
 
 from topup.app import create_app
+from topup.catalogue.promotions import sync_promotions
 from topup.catalogue.service import load_catalogue, parse_catalogue
 from topup.cli import SHIPPED_CATALOGUE
 from topup.config import Environment, Settings
@@ -118,7 +119,7 @@ async def rate(
     return done / (time.perf_counter() - started), done
 
 
-async def main(seconds: float) -> dict[str, object]:
+async def main(seconds: float, promotions: bool = False) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings(
             env=Environment.test,
@@ -130,6 +131,8 @@ async def main(seconds: float) -> dict[str, object]:
         document = parse_catalogue(json.loads(SHIPPED_CATALOGUE.read_text(encoding="utf-8")))
         async with unit_of_work(runtime.session_factory) as session:
             await load_catalogue(session, document)
+        if promotions:  # the simulator's running ones: every answer then follows windows
+            await sync_promotions(runtime.promotion_sync_deps())
         snapshot = await runtime.catalogue.get()
         numbers = await accepted(runtime, sample_numbers(runtime, list(snapshot.countries), 5))
 
@@ -154,6 +157,7 @@ async def main(seconds: float) -> dict[str, object]:
         "countries_in_mix": len(
             {phonenumbers.region_code_for_number(phonenumbers.parse(n)) for n in numbers}
         ),
+        "operators_with_promotions": len(snapshot.promotions_by_operator),
         "service_lookups_per_second": round(service_rate),
         "service_lookups_timed": service_count,
         "http_lookups_per_second": round(http_rate),
@@ -180,5 +184,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="time per loop")
     parser.add_argument("--json", type=Path, default=Path("bench-results/lookup.json"))
+    parser.add_argument(
+        "--promotions", action="store_true", help="with the simulator's operator promotions"
+    )
     arguments = parser.parse_args()
-    write_json(asyncio.run(main(arguments.seconds)), arguments.json)
+    write_json(asyncio.run(main(arguments.seconds, arguments.promotions)), arguments.json)

@@ -31,6 +31,7 @@ from tests.fixtures.authorization import (
     ANONYMOUS,
     CALLERS,
     CARD,
+    OPERATOR_PROMOTION,
     OTHER,
     OWNER,
     SIGNUP,
@@ -202,6 +203,11 @@ TABLE = [
     Row("PUT", "/v1/admin/rules/thresholds", ADMINS, 200, body=THRESHOLDS),
     Row("PUT", "/v1/admin/refund-policies/{product_type}", ADMINS, 200,
         "/v1/admin/refund-policies/topup", TOPUP_POLICY),
+    # back office: operator promotions (staff read, admins change)
+    Row("GET", "/v1/admin/operator-promotions", STAFF, 200),
+    Row("POST", "/v1/admin/operator-promotions", ADMINS, 201, body=OPERATOR_PROMOTION),
+    Row("PATCH", "/v1/admin/operator-promotions/{promotion_id}", ADMINS, 200,
+        "/v1/admin/operator-promotions/{operator_promotion}", {"enabled": False}),
 ]
 # fmt: on
 ROWS = {(row.method, row.route): row for row in TABLE}

@@ -609,3 +609,17 @@ def test_serve_bounds_the_request_head_by_the_setting_in_every_worker_process(
 
     assert protocol.func is BoundedHeadProtocol
     assert protocol.keywords == {"head_timeout_seconds": 3.5}
+
+
+def test_catalogue_sync_promotions_fetches_the_suppliers_now(loaded_database: Path) -> None:
+    first = topup("catalogue", "sync-promotions")
+    again = topup("catalogue", "sync-promotions")
+
+    assert first.exit_code == 0, first.output
+    # The simulator's sandbox promotion: one first operator in each of four countries.
+    # (the last line: the sync's own log line may come before it)
+    summary = first.output.strip().splitlines()[-1]
+    assert summary == "Promotions from simulator: 4 new, 0 changed, 0 withdrawn."
+    assert again.output.strip().splitlines()[-1] == (
+        "Promotions from simulator: 0 new, 0 changed, 0 withdrawn."
+    )

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from topup import __version__
 from topup.accounts.endpoints import router as accounts_router
 from topup.backoffice.endpoints import router as admin_router
+from topup.catalogue.endpoints import admin_router as catalogue_admin_router
 from topup.catalogue.endpoints import router as catalogue_router
 from topup.config import Settings, get_settings
 from topup.kit import sandbox_clock
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
     app.include_router(refunds_staff_router)
+    app.include_router(catalogue_admin_router)
     _add_operations(app)
     storefront.mount(app)  # last: the API's paths come first
     return app

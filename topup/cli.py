@@ -197,6 +197,30 @@ def catalogue_enable(kind: KindArgument, identifier: IdentifierArgument) -> None
     _switch(kind, identifier, enabled=True)
 
 
+@catalogue_app.command("sync-promotions")
+def catalogue_sync_promotions() -> None:
+    """Fetch the supplier's operator promotions now (the worker does it every hour)."""
+    from topup.catalogue.promotions import sync_promotions
+    from topup.providers.suppliers.base import SupplierUnavailable
+    from topup.runtime import build_runtime
+
+    runtime = build_runtime(get_settings())
+
+    async def run() -> str:
+        try:
+            summary = await sync_promotions(runtime.promotion_sync_deps())
+        except SupplierUnavailable as error:
+            raise _fail(f"The supplier did not answer: {error}") from error
+        finally:
+            await runtime.close()
+        return (
+            f"Promotions from {runtime.settings.supplier.value}: {summary.created} new, "
+            f"{summary.updated} changed, {summary.withdrawn} withdrawn."
+        )
+
+    typer.echo(asyncio.run(run()))
+
+
 @admin_app.command("create")
 def admin_create(
     email: Annotated[str, typer.Option(help="The staff member's email (their login)")],

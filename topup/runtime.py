@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from topup.accounts.policy import AccountPolicy
 from topup.accounts.security import Passwords
+from topup.catalogue.promotions import PromotionSyncDeps
 from topup.catalogue.snapshot import CatalogueCache
 from topup.config import PaymentGatewayName, Settings, SupplierName
 from topup.kit.db import create_engine, create_session_factory
@@ -28,7 +29,7 @@ from topup.providers.payments.sandbox import SandboxGateway
 from topup.providers.sms.base import SmsSender
 from topup.providers.sms.console import ConsoleSmsSender
 from topup.providers.sms.http import HttpSmsSender
-from topup.providers.suppliers.base import NumberLookup, TopupSupplier
+from topup.providers.suppliers.base import NumberLookup, PromotionSource, TopupSupplier
 from topup.providers.suppliers.prefix import FallbackLookup, PrefixLookup
 from topup.providers.suppliers.reloadly import ReloadlyCredentials, ReloadlySupplier
 from topup.providers.suppliers.simulator import SupplierSimulator
@@ -50,6 +51,8 @@ class Runtime:
     supplier: TopupSupplier
     email_sender: EmailSender
     sms_sender: SmsSender
+    # Who publishes the operators' promotions: the supplier itself (both adapters do).
+    promotion_source: PromotionSource
     detached: Detached = field(default_factory=Detached)
 
     def order_deps(self) -> OrderDeps:
@@ -81,6 +84,14 @@ class Runtime:
             self.supplier,
             self.settings.payment_gateway.value,
             self.business_calendar(),
+        )
+
+    def promotion_sync_deps(self) -> PromotionSyncDeps:
+        return PromotionSyncDeps(
+            self.session_factory,
+            self.promotion_source,
+            self.settings.supplier.value,
+            self.catalogue.invalidate,
         )
 
     def notification_deps(self) -> NotificationDeps:
@@ -116,6 +127,7 @@ def build_runtime(settings: Settings, engine: AsyncEngine | None = None) -> Runt
         supplier,
         build_email_sender(settings),
         build_sms_sender(settings),
+        supplier,
     )
 
 

@@ -10,6 +10,7 @@ import asyncio
 
 import structlog
 
+from topup.catalogue import tasks as catalogue_tasks
 from topup.kit import sandbox_clock
 from topup.notifications import tasks as notification_tasks
 from topup.orders import tasks as order_tasks
@@ -31,6 +32,7 @@ async def run_round(runtime: Runtime) -> int:
     moved += await order_tasks.run_due(runtime.order_deps())
     moved += await wallet_tasks.run_due(runtime.funding_deps())
     moved += await refund_tasks.run_due(runtime.refund_deps())
+    moved += await catalogue_tasks.run_due(runtime.promotion_sync_deps())
     # Messages come second: an order finished in this round has its receipt sent in it.
     return moved + await notification_tasks.run_due(runtime.notification_deps())
 

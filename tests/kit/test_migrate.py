@@ -49,6 +49,7 @@ RISK_TABLES = {
 }
 WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
 SCHEDULE_TABLES = {"schedules", "schedule_runs"}
+PROMOTION_TABLES = {"operator_promotions", "promotion_syncs"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -144,7 +145,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0015"}
+    assert await current_revision(fresh_engine) == {"0019"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -155,6 +156,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
+        | PROMOTION_TABLES
         | {"alembic_version"}
     )
 
@@ -285,6 +287,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
+        | PROMOTION_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

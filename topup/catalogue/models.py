@@ -1,4 +1,5 @@
-"""Tables of the catalogue: countries → operators (with their number prefixes) → products."""
+"""Tables of the catalogue: countries → operators (with their number prefixes) → products,
+and the operators' own promotions shown on the products."""
 
 from __future__ import annotations
 
@@ -6,7 +7,16 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from topup.kit.db import Base
@@ -127,3 +137,61 @@ class CatalogueState(Base):
     fx_date: Mapped[str] = mapped_column(String(10))
     fx_source: Mapped[str] = mapped_column(String(400))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+MANUAL_SUPPLIER = "manual"  # the supplier name of a promotion an admin entered by hand
+
+
+class OperatorPromotion(Base):
+    """An operator's promotion (bonus credit, double data, ...) as an aggregator publishes
+    it, or as an admin entered it. It is information for the buyer: the operator grants
+    the bonus on its side, so nothing in an order's price or ledger depends on it.
+
+    ``(supplier, supplier_promotion_id)`` is unique, so each sync upserts. Two switches,
+    on purpose apart: ``enabled`` is the admin's and a sync never touches it (an admin who
+    hides a misleading promotion keeps it hidden); ``withdrawn_at`` is the supplier's, set
+    when a sync no longer finds the promotion and cleared if it comes back.
+    """
+
+    __tablename__ = "operator_promotions"
+    __table_args__ = (
+        UniqueConstraint("supplier", "supplier_promotion_id"),
+        CheckConstraint("ends_at > starts_at", name="window"),
+        CheckConstraint(
+            "bonus_percent IS NULL OR (bonus_percent > 0 AND bonus_percent <= 1000)",
+            name="bonus_percent",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(ForeignKey("operators.id"), index=True)
+    supplier: Mapped[str] = mapped_column(String(20))
+    supplier_promotion_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(2000))
+    # Whole percent of extra credit, only where the publisher states one ("100% bonus").
+    bonus_percent: Mapped[int | None] = mapped_column(Integer)
+    # The bonus in the publisher's words ("Bonus 2x", "Get 2x data").
+    bonus_text: Mapped[str | None] = mapped_column(String(200))
+    # Which amounts qualify, in the publisher's words ("USD 10 and up"); shown, not parsed.
+    denominations: Mapped[str | None] = mapped_column(String(200))
+    # Our product ids it is limited to; None: every product of the operator.
+    product_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PromotionSync(Base):
+    """One row per supplier: when its promotions are next fetched. ``due_at`` doubles as
+    the worker's lease (DESIGN §2), so of several workers one syncs, and a worker that dies
+    mid-sync lets the row fall due again."""
+
+    __tablename__ = "promotion_syncs"
+
+    supplier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

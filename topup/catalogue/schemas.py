@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    model_validator,
+)
 
 from topup.catalogue.models import ProductType
 from topup.kit.schemas import AmountOut
@@ -109,6 +118,19 @@ class OperatorOut(BaseModel):
     balance_check_code: str | None
 
 
+class ProductPromotionOut(BaseModel):
+    """The operator's promotion running now on a product: information for the buyer (the
+    operator grants the bonus itself; the price does not change)."""
+
+    title: str
+    description: str
+    bonus_percent: int | None = None
+    bonus_text: str | None = None
+    denominations: str | None = None
+    starts_at: datetime
+    ends_at: datetime
+
+
 class ProductOut(BaseModel):
     """A product: ``fixed`` carries ``local_value`` and ``price``, ``range`` the bounds."""
 
@@ -125,6 +147,8 @@ class ProductOut(BaseModel):
     price_min: AmountOut | None = None
     price_max: AmountOut | None = None
     description: str
+    # An addition to the contract: the operator's promotion running now, if any.
+    promotion: ProductPromotionOut | None = None
 
 
 class CountryList(BaseModel):
@@ -139,4 +163,76 @@ class OperatorList(BaseModel):
 
 class ProductList(BaseModel):
     data: list[ProductOut]
+    next_cursor: str | None = None
+
+
+# ---- operator promotions ------------------------------------------------------------------
+
+
+def _plausible(moment: datetime) -> datetime:
+    # Checked on the year before any conversion: year 1 at +14:00 has no UTC equivalent.
+    if not 2000 <= moment.year <= 2100:
+        raise ValueError("a promotion's time must fall between the years 2000 and 2100")
+    return moment
+
+
+# A time with its UTC offset: without one, nobody could tell when the promotion starts.
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+BonusPercent = Annotated[StrictInt, Field(ge=1, le=1000)]
+ProductIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=80)]], Field(min_length=1, max_length=100)
+]
+
+
+class PromotionIn(_Strict):
+    """An operator promotion entered by hand (``POST /v1/admin/operator-promotions``)."""
+
+    operator_id: Annotated[str, Field(min_length=1, max_length=64)]
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    bonus_percent: BonusPercent | None = None
+    bonus_text: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    denominations: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    product_ids: ProductIds | None = None
+    starts_at: Moment
+    ends_at: Moment
+    enabled: bool = True
+
+
+class PromotionPatch(_Strict):
+    """What an admin changes; a field left out stays. A supplier's promotion takes only
+    ``enabled``: its other fields come back from the supplier at the next sync."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    bonus_percent: BonusPercent | None = None
+    bonus_text: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    denominations: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    product_ids: ProductIds | None = None
+    starts_at: Moment | None = None
+    ends_at: Moment | None = None
+    enabled: bool | None = None
+
+
+class PromotionOut(BaseModel):
+    id: str
+    operator_id: str
+    supplier: str
+    supplier_promotion_id: str
+    title: str
+    description: str
+    bonus_percent: int | None
+    bonus_text: str | None
+    denominations: str | None
+    product_ids: list[str] | None
+    starts_at: datetime
+    ends_at: datetime
+    enabled: bool
+    withdrawn_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class PromotionListOut(BaseModel):
+    data: list[PromotionOut]
     next_cursor: str | None = None

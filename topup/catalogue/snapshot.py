@@ -5,22 +5,31 @@ catalogue changes a few times a day. So each process reads it once into a
 :class:`CatalogueSnapshot`, answers from memory, and re-reads only when the version row in
 the database says something changed. Answers are rendered to bytes once per version, with
 an ETag, so a repeated request costs a dictionary look-up.
+
+Operator promotions are part of the snapshot, but whether one shows depends on the time as
+well as on the version: it shows from ``starts_at`` to ``ends_at``. So the snapshot keeps
+every window's edges, sorted; between two edges the set of running promotions cannot
+change, and the rendered answers are kept per such interval. Finding the interval is one
+bisection per request, and nothing at all while no promotion is known.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from topup.catalogue.models import PIN_PRODUCT_TYPES
+from topup.catalogue.models import PIN_PRODUCT_TYPES, OperatorPromotion
 from topup.catalogue.pricing import PRICE_CURRENCY, PricingRule
 from topup.catalogue.repository import CatalogueRepository
+from topup.kit import clock
 from topup.kit.jsonbody import RenderedBody
 from topup.kit.money import Money
 
@@ -112,6 +121,42 @@ class ProductEntry:
         return body
 
 
+@dataclass(frozen=True, slots=True)
+class PromotionEntry:
+    id: str
+    operator_id: str
+    title: str
+    description: str
+    bonus_percent: int | None
+    bonus_text: str | None
+    denominations: str | None
+    product_ids: frozenset[str] | None  # None: every product of the operator
+    starts_at: datetime
+    ends_at: datetime
+
+    def running(self, now: datetime) -> bool:
+        return self.starts_at <= now < self.ends_at
+
+    def applies_to(self, product_id: str) -> bool:
+        return self.product_ids is None or product_id in self.product_ids
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "description": self.description,
+            "bonus_percent": self.bonus_percent,
+            "bonus_text": self.bonus_text,
+            "denominations": self.denominations,
+            "starts_at": self.starts_at,
+            "ends_at": self.ends_at,
+        }
+
+
+def window_edges(promotions: Iterable[PromotionEntry]) -> tuple[datetime, ...]:
+    edges = {edge for entry in promotions for edge in (entry.starts_at, entry.ends_at)}
+    return tuple(sorted(edges))
+
+
 @dataclass
 class CatalogueSnapshot:
     version: int
@@ -122,8 +167,11 @@ class CatalogueSnapshot:
     products: Mapping[str, ProductEntry]
     prefixes: Mapping[str, str]
     longest_prefix: int
+    promotions_by_operator: Mapping[str, tuple[PromotionEntry, ...]] = field(default_factory=dict)
+    edges: tuple[datetime, ...] = ()  # every promotion's starts_at and ends_at, sorted
     _rendered: dict[str, RenderedBody] = field(default_factory=dict)
     _products_json: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _interval: int = -1  # which interval between edges the rendered answers belong to
 
     # ---- what customers may buy ----------------------------------------------------------
 
@@ -164,18 +212,60 @@ class CatalogueSnapshot:
                 return self.operators.get(operator_id)
         return None
 
+    # ---- operator promotions -------------------------------------------------------------
+
+    def promotion_for(self, product: ProductEntry, now: datetime) -> PromotionEntry | None:
+        """The promotion to show on ``product`` at ``now``. Of several, one that names the
+        product beats one for the whole operator (it is the more precise news), then the
+        one that started last (the newest news)."""
+        running = [
+            entry
+            for entry in self.promotions_by_operator.get(product.operator_id, ())
+            if entry.running(now) and entry.applies_to(product.id)
+        ]
+        if not running:
+            return None
+        return max(
+            running, key=lambda entry: (entry.product_ids is not None, entry.starts_at, entry.id)
+        )
+
+    def seconds_until_change(self, now: datetime) -> float | None:
+        """Seconds until the next promotion window opens or closes; None if none will."""
+        index = bisect_right(self.edges, now)
+        return (self.edges[index] - now).total_seconds() if index < len(self.edges) else None
+
+    def _follow_windows(self) -> None:
+        """Drop the rendered answers when the clock has crossed a window's edge since they
+        were made: the promotions they show may have started or ended."""
+        if not self.edges:
+            return
+        interval = bisect_right(self.edges, clock.now())
+        if interval != self._interval:
+            self._interval = interval
+            self._rendered.clear()
+            self._products_json.clear()
+
     # ---- rendered answers ----------------------------------------------------------------
 
     def products_json(self, operator_id: str) -> list[dict[str, Any]]:
-        """An operator's products as JSON, built once per catalogue version (every lookup
-        and product list answers with them). Callers must not change the list."""
+        """An operator's products as JSON, built once per catalogue version and promotion
+        interval (every lookup and product list answers with them). Callers must not
+        change the list."""
+        self._follow_windows()
         products = self._products_json.get(operator_id)
         if products is None:
-            products = [product.as_json() for product in self.products_of(operator_id)]
+            now = clock.now()
+            products = []
+            for product in self.products_of(operator_id):
+                promotion = self.promotion_for(product, now)
+                body = product.as_json()
+                body["promotion"] = promotion.as_json() if promotion else None
+                products.append(body)
             self._products_json[operator_id] = products
         return products
 
     def rendered(self, key: str, build: Callable[[], Any]) -> RenderedBody:
+        self._follow_windows()
         body = self._rendered.get(key)
         if body is None:
             body = self._rendered[key] = RenderedBody.of(build())
@@ -219,6 +309,7 @@ async def read_snapshot(session: AsyncSession) -> CatalogueSnapshot:
             )
         )
     prefixes = dict(await repository.all_prefixes())
+    promotions = _promotions(await repository.shown_promotions(clock.now()), operators)
     return CatalogueSnapshot(
         version=state.version if state else 0,
         fx_date=state.fx_date if state else "",
@@ -228,7 +319,33 @@ async def read_snapshot(session: AsyncSession) -> CatalogueSnapshot:
         products={entry.id: entry for entries in products.values() for entry in entries},
         prefixes=prefixes,
         longest_prefix=max((len(prefix) for prefix in prefixes), default=0),
+        promotions_by_operator=promotions,
+        edges=window_edges(entry for entries in promotions.values() for entry in entries),
     )
+
+
+def _promotions(
+    rows: Iterable[OperatorPromotion], operators: Mapping[str, OperatorEntry]
+) -> dict[str, tuple[PromotionEntry, ...]]:
+    found: dict[str, list[PromotionEntry]] = {}
+    for row in rows:
+        if row.operator_id not in operators:
+            continue
+        found.setdefault(row.operator_id, []).append(
+            PromotionEntry(
+                row.id,
+                row.operator_id,
+                row.title,
+                row.description,
+                row.bonus_percent,
+                row.bonus_text,
+                row.denominations,
+                frozenset(row.product_ids) if row.product_ids is not None else None,
+                row.starts_at,
+                row.ends_at,
+            )
+        )
+    return {key: tuple(value) for key, value in found.items()}
 
 
 class CatalogueCache:

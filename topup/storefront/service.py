@@ -9,7 +9,13 @@ from decimal import Decimal, InvalidOperation
 
 from babel import Locale
 
-from topup.catalogue.snapshot import CatalogueSnapshot, OperatorEntry, ProductEntry
+from topup.catalogue.snapshot import (
+    CatalogueSnapshot,
+    OperatorEntry,
+    ProductEntry,
+    PromotionEntry,
+)
+from topup.kit import clock
 from topup.kit.errors import InvalidInput
 from topup.kit.money import currency_exponent, minor_unit
 from topup.lookup.service import LookupResult, look_up_number
@@ -58,6 +64,13 @@ def balance_code_table(snapshot: CatalogueSnapshot, language: str) -> list[Balan
         if operators:
             table.append(BalanceCodes(country, operators))
     return table
+
+
+def promotions_shown(snapshot: CatalogueSnapshot, found: LookupResult) -> dict[str, PromotionEntry]:
+    """The operator's promotion running now on each product that has one, by product id."""
+    now = clock.now()
+    shown = {product.id: snapshot.promotion_for(product, now) for product in found.products}
+    return {product_id: entry for product_id, entry in shown.items() if entry is not None}
 
 
 def parse_local_amount(text: str, currency: str) -> int:

@@ -23,7 +23,13 @@ from topup.orders.repository import OrderRepository
 from topup.orders.service import NewCard, PlaceOrder
 from topup.payments.service import cards_of
 from topup.providers.payments.base import CardDetails
-from topup.storefront.service import Offer, country_menu, is_final, offer_for
+from topup.storefront.service import (
+    Offer,
+    country_menu,
+    is_final,
+    offer_for,
+    promotions_shown,
+)
 from topup.storefront.web import (
     Visitor,
     VisitorDep,
@@ -84,7 +90,15 @@ async def choose_product(
             errors=field_errors(error, {"phone": "phone", "country": "country"}),
             notice=None,
         )
-    return page(person, "products.html", found=found, chosen=product_id, amount="", errors={})
+    return page(
+        person,
+        "products.html",
+        found=found,
+        promotions=promotions_shown(snapshot, found),
+        chosen=product_id,
+        amount="",
+        errors={},
+    )
 
 
 @router.get("/topup/check")
@@ -158,6 +172,7 @@ async def _products_again(
         "products.html",
         status_code=422,
         found=found,
+        promotions=promotions_shown(snapshot, found),
         chosen=product_id,
         amount=amount,
         errors=errors,

@@ -7,7 +7,9 @@ libphonenumber's prefixes do not, so they only serve as the fallback.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -77,3 +79,30 @@ class TopupSupplier(Protocol):
         ...
 
     async def status(self, reference: str) -> TopupResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierPromotion:
+    """An operator's promotion as a supplier publishes it, in our operator's terms.
+
+    ``supplier_promotion_id`` is the supplier's own id (stable across syncs); the texts are
+    plain (no markup); ``bonus_percent`` only where the publisher states a percentage.
+    """
+
+    supplier_promotion_id: str
+    operator_id: str
+    title: str
+    description: str
+    starts_at: datetime
+    ends_at: datetime
+    bonus_percent: int | None = None
+    bonus_text: str | None = None
+    denominations: str | None = None
+
+
+class PromotionSource(Protocol):
+    async def promotions(self, operator_ids: Collection[str]) -> list[SupplierPromotion]:
+        """Every promotion the supplier publishes now for one of ``operator_ids`` (ours),
+        including ones that start later. Raises SupplierUnavailable when it cannot tell:
+        a sync must never read "no answer" as "no promotions"."""
+        ...

@@ -12,6 +12,8 @@ What Reloadly documents, and what this adapter relies on:
 - a webhook ``airtime_transaction.status`` when an asynchronous top-up finishes, signed in
   ``X-Reloadly-Signature`` (hex HMAC-SHA256 of ``<body>:<X-Reloadly-Request-Timestamp>``
   under the webhook secret from the dashboard);
+- ``GET /promotions`` pages through the operators' promotions (read in
+  ``reloadly_promotions``);
 - ``GET /topups/reports/transactions?customIdentifier=…`` finds a transaction by our
   reference, and ``GET /topups/{transactionId}/status`` gives its status in real time:
   ``SUCCESSFUL``, ``PROCESSING``, ``FAILED`` (not debited) or ``REFUNDED`` (debited and
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -42,10 +45,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from topup.kit import clock
 from topup.kit.money import minor_unit
 from topup.providers.suppliers.base import (
+    SupplierPromotion,
     SupplierUnavailable,
     TopupRequest,
     TopupResult,
     TopupStatus,
+)
+from topup.providers.suppliers.reloadly_promotions import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    PromotionPage,
+    read_promotions,
 )
 
 log = structlog.get_logger(__name__)
@@ -176,6 +186,28 @@ class ReloadlySupplier:
         if answer.transaction.transaction_id != transaction_id:
             raise SupplierUnavailable("reloadly's status names another transaction")
         return _result(answer.transaction, reference, status=answer.status)
+
+    async def promotions(self, operator_ids: Collection[str]) -> list[SupplierPromotion]:
+        """The promotions of our mapped operators among ``operator_ids``, every page read:
+        an answer cut short raises, since a sync reads a missing promotion as withdrawn."""
+        ours = {
+            reloadly_id: our_id
+            for our_id, reloadly_id in self._operator_ids.items()
+            if our_id in operator_ids
+        }
+        if not ours:
+            return []
+        found: list[SupplierPromotion] = []
+        for page in range(1, MAX_PAGES + 1):
+            params = {"page": page, "size": PAGE_SIZE}
+            response = await self._call("GET", "/promotions", params=params)
+            if not response.is_success:
+                raise SupplierUnavailable(f"reloadly's promotions answered {response.status_code}")
+            batch = _parse(PromotionPage, response)
+            found.extend(read_promotions(batch.content, ours))
+            if batch.is_last(page):
+                return found
+        raise SupplierUnavailable(f"reloadly's promotions run past {MAX_PAGES} pages")
 
     # ---- HTTP -----------------------------------------------------------------------------
 

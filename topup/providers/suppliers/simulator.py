@@ -16,12 +16,19 @@ and then fails, ``0004`` stays pending for ever, ``0005`` times out on send alth
 credit was delivered (the status check finds out), and any other number succeeds. Like a
 real supplier it keeps its own records, keyed by the caller's reference, so a second send
 with the same reference returns the first top-up instead of delivering again.
+
+Promotions: the first operator of each country in ``PROMOTED_COUNTRIES`` runs "double
+credit" for the current ISO week (Monday 00:00 to Monday 00:00 UTC, by the service clock),
+under an id naming the week. So the sandbox always shows one, and each week's sync
+replaces last week's, as a real supplier's list moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +40,7 @@ from topup.providers.suppliers.base import (
     DetectedBy,
     LineType,
     NumberInfo,
+    SupplierPromotion,
     SupplierUnavailable,
     TopupRequest,
     TopupResult,
@@ -50,6 +58,8 @@ FAILS_AT_ONCE, SUCCEEDS_LATER, FAILS_LATER, PENDING_FOREVER, TIMES_OUT = (
     "0005",
 )
 OPERATOR_REJECTED = "operator_rejected"
+PROMOTED_COUNTRIES = ("NG", "KE", "IN", "MX")
+PROMOTION_BONUS_PERCENT = 100
 
 
 class SupplierSimulator:
@@ -86,6 +96,37 @@ class SupplierSimulator:
             if len(siblings) > 1:
                 operator_id = siblings[(siblings.index(operator.id) + 1) % len(siblings)]
         return NumberInfo(operator_id, line_type, DetectedBy.supplier)
+
+    # ---- promotions ---------------------------------------------------------------------
+
+    async def promotions(self, operator_ids: Collection[str]) -> list[SupplierPromotion]:
+        snapshot = await self._catalogue.get()
+        starts_at = week_start(clock.now())
+        year, week, _ = starts_at.isocalendar()
+        found = []
+        for iso2 in PROMOTED_COUNTRIES:
+            operators = snapshot.operators_of(iso2)
+            if not operators or operators[0].id not in operator_ids:
+                continue
+            operator = operators[0]
+            found.append(
+                SupplierPromotion(
+                    supplier_promotion_id=f"sim-{operator.id}-{year}W{week:02d}",
+                    operator_id=operator.id,
+                    title="Double credit all week",
+                    description=(
+                        f"{operator.name} doubles every top-up this week: the recipient gets"
+                        " the same amount again as bonus credit, valid 7 days. (A sandbox"
+                        " promotion of the supplier simulator.)"
+                    ),
+                    starts_at=starts_at,
+                    ends_at=starts_at + timedelta(days=7),
+                    bonus_percent=PROMOTION_BONUS_PERCENT,
+                    bonus_text="2x credit",
+                    denominations="All",
+                )
+            )
+        return found
 
     # ---- top-ups ------------------------------------------------------------------------
 
@@ -155,3 +196,9 @@ def _result(record: SimulatedTopup) -> TopupResult:
     status = TopupStatus(record.status)
     failure = OPERATOR_REJECTED if status is TopupStatus.failed else None
     return TopupResult(status, record.transaction_id, failure)
+
+
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of ``moment``'s ISO week."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - timedelta(days=midnight.weekday())
