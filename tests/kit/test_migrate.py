@@ -48,6 +48,7 @@ RISK_TABLES = {
     "risk_locks",
 }
 WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
+PIN_TABLES = {"order_pins"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -143,7 +144,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0014"}
+    assert await current_revision(fresh_engine) == {"0017"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -153,6 +154,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
+        | PIN_TABLES
         | {"alembic_version"}
     )
 
