@@ -284,6 +284,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
+        | PIN_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept
