@@ -92,9 +92,12 @@ class _PinDetail(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     # Reloadly's examples give the code and serial as numbers or as strings: both are read.
-    # Out of the repr: a model printed in a traceback must not carry the PIN.
-    code: str | int = Field(repr=False)
-    serial: str | int = Field(repr=False)
+    # Every field may be missing: a delivered top-up whose PIN detail is incomplete is still
+    # delivered (the order succeeds and support is told), never an unreadable answer that
+    # would leave the order pending until its hold expired. Out of the repr: a model
+    # printed in a traceback must not carry the PIN.
+    code: str | int | None = Field(default=None, repr=False)
+    serial: str | int | None = Field(default=None, repr=False)
     info1: str | None = None
     ivr: str | None = None
 
@@ -297,11 +300,11 @@ def _result(transaction: _Transaction, reference: str, *, status: str | None = N
     pin = (
         PinDelivery(
             code=str(detail.code),
-            serial=str(detail.serial),
+            serial=str(detail.serial) if detail.serial is not None else "",
             instructions=detail.info1,
             access_number=detail.ivr,
         )
-        if detail is not None
+        if detail is not None and detail.code is not None
         else None
     )
     return TopupResult(status, str(transaction.transaction_id), FAILURE_CODES.get(reported), pin)
