@@ -243,3 +243,14 @@ async def test_airtime_carries_no_pin_and_reloadly_reports_no_card_balance(
     assert sent.pin is None
     with pytest.raises(SupplierUnavailable):
         await supplier.card_balance("ord_1")
+
+
+async def test_a_pin_detail_without_a_code_is_a_delivery_without_a_pin(
+    supplier: ReloadlySupplier, reloadly_server: RunningReloadly
+) -> None:
+    # Delivered all the same: the order succeeds and support is told (never an unreadable
+    # answer that would keep the order pending until its hold expired).
+    reloadly_server.reloadly.pin_detail_instead = {"serial": 1, "code": None}
+    sent = await supplier.send_topup(a_voucher())
+
+    assert (sent.status, sent.pin) == (TopupStatus.succeeded, None)
