@@ -4,6 +4,9 @@ supplier's one PIN however often it is asked; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import httpx
 from sqlalchemy import select
 
@@ -19,8 +22,16 @@ from tests.pins.conftest import (
     messages_of,
 )
 from tests.refunds.conftest import assert_ledger_clean
+from topup.accounts.models import Customer
 from topup.kit import clock
+from topup.kit.db import unit_of_work
+from topup.orders.lifecycle import drive
+from topup.orders.service import PlaceOrder, place_order
+from topup.payments.service import save_card
 from topup.pins.models import OrderPin
+from topup.providers.payments.base import CardDetails
+from topup.providers.suppliers.base import TopupRequest, TopupResult
+from topup.risk.models import RiskDecision
 from topup.runtime import Runtime
 
 
@@ -139,3 +150,63 @@ async def test_the_pin_is_sealed_in_the_database(
         assert len(sealed) >= 1 + 12 + 16  # version, nonce, tag
     assert row.code_sealed != code
     assert (row.original_balance, row.balance_currency) == (1_000_000, "NGN")
+
+
+class PinLess:
+    """A supplier that reports the voucher delivered but sends no PIN with it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def send_topup(self, request: TopupRequest) -> TopupResult:
+        delivered: TopupResult = await self._inner.send_topup(request)
+        return dataclasses.replace(delivered, pin=None)
+
+
+async def test_a_voucher_delivered_without_a_pin_succeeds_and_support_is_told(
+    runtime: Runtime, pin_buyer: MakeBuyer
+) -> None:
+    buyer = await pin_buyer()
+    async with unit_of_work(runtime.session_factory) as session:
+        customer = await session.get(Customer, buyer.id)
+        assert customer is not None
+        card = await save_card(
+            session,
+            runtime.payment_gateway,
+            customer,
+            CardDetails("4242424242424242", 12, clock.now().year + 1, "123"),
+        )
+        order = await place_order(
+            session,
+            snapshot=await runtime.catalogue.get(),
+            number_lookup=runtime.number_lookup,
+            gateway=runtime.payment_gateway,
+            customer=customer,
+            request=PlaceOrder(
+                recipient_phone=DELIVERED,
+                product_id=VOUCHER,
+                amount=None,
+                amount_currency=None,
+                card_id=card.id,
+                new_card=None,
+                message=None,
+                confirm_duplicate=True,
+            ),
+        )
+    deps = dataclasses.replace(runtime.order_deps(), supplier=PinLess(runtime.supplier))
+
+    assert await drive(deps, order.id) == "succeeded"
+
+    async with runtime.session_factory() as session:
+        kept = await session.get(OrderPin, order.id)
+        noted = await session.scalars(
+            select(RiskDecision.kind).where(RiskDecision.order_id == order.id)
+        )
+        assert "pin_missing" in noted.all()
+    assert kept is None
+    [receipt, sms] = await messages_of(runtime, order.id)
+    assert (receipt.kind, sms.kind) == ("order_succeeded", "topup_received")
+    await assert_ledger_clean(runtime)
