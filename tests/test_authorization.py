@@ -167,6 +167,8 @@ TABLE = [
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),
+    Row("POST", "/v1/sandbox/calling-cards/{order_id}/use", PUBLIC, 200,
+        "/v1/sandbox/calling-cards/{calling_card}/use", {"amount": 1, "currency": "NGN"}),
     # the supplier's callback: no login counts, only the supplier's signature, so every
     # caller without it is refused alike (tests/orders/test_supplier_faults.py signs it)
     Row("POST", "/v1/suppliers/reloadly/callback", PUBLIC, 401, body={"data": {}}),

@@ -36,6 +36,7 @@ from topup.notifications.endpoints import router as sandbox_router
 from topup.orders.endpoints import callbacks_router
 from topup.orders.endpoints import router as orders_router
 from topup.payments.endpoints import router as cards_router
+from topup.pins.endpoints import router as pins_sandbox_router
 from topup.refunds.endpoints import router as refunds_router
 from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(refunds_router)
     app.include_router(schedules_router)
     app.include_router(sandbox_router)
+    app.include_router(pins_sandbox_router)
     app.include_router(admin_router)
     app.include_router(refunds_staff_router)
     app.include_router(catalogue_admin_router)

@@ -21,6 +21,7 @@ from topup.kit.detached import Detached
 from topup.kit.ratelimit import RateLimiter, create_storage
 from topup.notifications.tasks import NotificationDeps
 from topup.orders.lifecycle import OrderDeps
+from topup.pins.service import pin_sealer
 from topup.providers.email.base import EmailSender
 from topup.providers.email.console import ConsoleEmailSender
 from topup.providers.email.smtp import SmtpEmailSender, SmtpServer
@@ -62,6 +63,7 @@ class Runtime:
             self.supplier,
             self.settings.payment_gateway.value,
             self.settings.supplier.value,
+            pin_sealer(self.settings.secret_key),
         )
 
     def funding_deps(self) -> FundingDeps:
@@ -181,6 +183,7 @@ def build_supplier(
             session_factory,
             latency_ms=settings.simulator_latency_ms,
             lookup_latency_ms=settings.simulator_lookup_latency_ms,
+            secret_key=settings.secret_key,
         )
     if settings.supplier is SupplierName.reloadly:
         return build_reloadly(settings)

@@ -1,7 +1,7 @@
-"""No card number, security code, password, SMS code or token anywhere a run leaves: a
-whole journey against a real `topup serve` at TOPUP_LOG_LEVEL=DEBUG with every SQL
-statement echoed (TOPUP_DATABASE_ECHO), with the code and the
-reset link delivered by real providers (an SMTP server, a Twilio-shaped SMS API), then a
+"""No card number, security code, password, SMS code, token or voucher PIN anywhere a run
+leaves: a whole journey against a real `topup serve` at TOPUP_LOG_LEVEL=DEBUG with every SQL
+statement echoed (TOPUP_DATABASE_ECHO), with the code, the reset link and the voucher's PIN
+delivered by real providers (an SMTP server, a Twilio-shaped SMS API), then a
 search of the whole log and of a dump of the whole database, on SQLite and PostgreSQL.
 
 Only what stands in for a secret may remain: the SHA-256 of a token, the HMAC of a code,
@@ -44,6 +44,8 @@ SAVED_CARD = "4242 4242 4242 4242"
 ORDER_CARD = "5555 5555 5555 4444"  # typed into an order, not saved
 FUNDING_CARD = "4000 0566 5566 5556"  # typed into a wallet funding, not saved
 DELIVERED = "+2348031234567"
+VOUCHER_RECIPIENT = "+2348031234568"
+VOUCHER = "ng-mtn-voucher-20000"
 EUR_10 = {"amount": 1000, "currency": "EUR"}
 FINAL = {"succeeded", "failed", "declined", "rejected"}
 RESET_LINK = re.compile(r"https?://\S+/reset-password\?\S+")
@@ -120,12 +122,22 @@ class Journey:
         funding = {"amount": EUR_10, "payment": {"card": card(FUNDING_CARD)}}
         self.ok("POST", "/v1/wallet/fund", token, funding)
         self.wait_until_final(token, str(order["id"]))
+        self.buy_a_voucher(token, saved)
         self.ok(
             "POST",
             "/v1/refund-requests",
             token,
             {"order_id": order["id"], "reason": "not_delivered", "destination": "wallet"},
         )
+
+    def buy_a_voucher(self, token: str, saved: dict[str, object]) -> None:
+        """A PIN voucher: its PIN and serial are secrets too, shown only in its order."""
+        body = order_body(VOUCHER_RECIPIENT, saved) | {"product_id": VOUCHER}
+        voucher = self.ok("POST", "/v1/orders", token, body)
+        self.wait_until_final(token, str(voucher["id"]))
+        pin = self.ok("GET", f"/v1/orders/{voucher['id']}", token)["pin"]
+        assert isinstance(pin, dict), pin
+        self.secrets |= {"the voucher's PIN": pin["code"], "the voucher's serial": pin["serial"]}
 
     def wait_until_final(self, token: str, order_id: str) -> None:
         deadline = time.monotonic() + 20

@@ -50,6 +50,7 @@ RISK_TABLES = {
 WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
 SCHEDULE_TABLES = {"schedules", "schedule_runs"}
 PROMOTION_TABLES = {"operator_promotions", "promotion_syncs"}
+PIN_TABLES = {"order_pins"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -157,6 +158,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
         | PROMOTION_TABLES
+        | PIN_TABLES
         | {"alembic_version"}
     )
 
@@ -288,6 +290,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
         | PROMOTION_TABLES
+        | PIN_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

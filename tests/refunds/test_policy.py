@@ -29,7 +29,7 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 
 
 def test_every_shipped_product_type_has_a_valid_preset() -> None:
-    assert set(presets()) == {"topup", "calling_card", "plan"}
+    assert set(presets()) == {"topup", "voucher", "calling_card", "plan"}
     for policy in presets().values():
         # A preset survives the round trip through the database's JSON unchanged.
         assert RefundPolicy.model_validate_json(policy.model_dump_json()) == policy
@@ -47,6 +47,14 @@ def test_the_topup_preset_refunds_what_was_paid_within_a_month_without_a_fee() -
     assert "changed_mind" not in topup.reasons  # a delivered top-up is final
     assert set(topup.destinations) == {Destination.wallet, Destination.original_method}
     assert (topup.answer_within_business_days, topup.processing_business_days) == (2, 5)
+
+
+def test_a_delivered_voucher_is_final_and_only_a_confirmed_failure_is_refunded() -> None:
+    voucher = presets()["voucher"]
+    assert voucher.reasons == {"service_failed": Approval.automatic}
+    assert voucher.refund_of == "amount_paid"
+    assert voucher.fee_percent == 0
+    assert "PIN" in voucher.final_note
 
 
 @pytest.mark.parametrize("product_type", ["calling_card", "plan"])

@@ -410,3 +410,20 @@ async def test_what_a_visitor_types_is_escaped(client: httpx.AsyncClient) -> Non
     assert refused.status_code == 422
     assert "<script>alert(1)" not in refused.text
     assert element(refused.text, "phone").attrs["value"] == typed  # shown back, as text
+
+
+async def test_a_voucher_shows_its_pin_on_its_order_page(
+    logged_in_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    client = logged_in_client
+    order_id = order_id_from(await pay(client, product_id="ng-mtn-voucher-20000"))
+
+    assert await settled(client, runtime, order_id) == "succeeded"
+    page = await client.get(f"/orders/{order_id}")
+
+    issued = (await runtime.supplier.status(order_id)).pin  # the supplier repeats its PIN
+    assert issued is not None
+    box = element(page.text, "order-status")
+    assert issued.code in str(box)
+    assert issued.serial in str(box)
+    assert page.headers["cache-control"] == "no-store"

@@ -25,6 +25,8 @@ SECRET_KEYS = frozenset(
         "pan",
         "secret",
         "authorization",
+        "pin",
+        "pin_code",
     }
 )
 
@@ -54,3 +56,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=True,
     )
+    # aiosqlite's own DEBUG lines quote every statement with its bound values (a PIN in an
+    # outbox row, a token's hash), which the engine's hide_parameters exists to keep out:
+    # whatever level the root logger is given, the driver says no more than INFO.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))

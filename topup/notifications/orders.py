@@ -70,7 +70,7 @@ async def _buyer_email(
     if await service.already_queued(session, dedupe_key):
         return
     locale = locale_for(supported(customer.language), customer.country_iso2)
-    balance_code = await _balance_code(session, order)
+    balance_code = await balance_code_of(session, order)
     service.email(
         session,
         kind=kind,
@@ -85,7 +85,7 @@ async def _buyer_email(
         local_value=format_money(order.local_amount, order.local_currency, locale),
         price=format_money(order.price_amount, "EUR", locale),
         vat=format_money(order.vat_amount, "EUR", locale),
-        card=_card_label(order),
+        card=card_label(order),
         wallet=order.payment_method == PaymentMethod.wallet,
         date=format_moment(clock.now(), locale),  # the event's time: now, in its transaction
         message=order.message,
@@ -110,7 +110,7 @@ async def _recipient_sms(session: AsyncSession, order: Order, customer: Customer
         currency=order.local_currency,
         operator=order.operator_name,
         message=order.message,
-        balance_code=await _balance_code(session, order),
+        balance_code=await balance_code_of(session, order),
     )
     service.enqueue(
         session,
@@ -168,11 +168,11 @@ def recipient_sms_body(
     return text  # the one that fits, or the shortest wording there is
 
 
-def _card_label(order: Order) -> str:
+def card_label(order: Order) -> str:
     brand = {"visa": "Visa", "mastercard": "Mastercard"}.get(order.card_brand or "", "")
     return f"{brand} •••• {order.card_last4 or '????'}".strip()
 
 
-async def _balance_code(session: AsyncSession, order: Order) -> str | None:
+async def balance_code_of(session: AsyncSession, order: Order) -> str | None:
     operator = await CatalogueRepository(session).operator(order.operator_id)
     return operator.balance_check_code if operator else None

@@ -49,8 +49,11 @@ ERASE_ONCE_SENT = frozenset({"account_deleted"})
 # goes: a copy of the table must not let anyone confirm a phone or reset a password.
 # With the console senders the row *is* the delivery (read at GET /v1/sandbox/messages),
 # so the text stays; a dead one stays too, for `topup messages retry`, and its secret
-# expires with it (10 minutes, an hour).
-SECRET_ONCE_DELIVERED = frozenset({"phone_verification", "password_reset"})
+# expires with it (10 minutes, an hour). A voucher's or calling card's PIN (the receipt
+# and the recipient's SMS) goes the same way: ``order_pins`` keeps it sealed for the history.
+SECRET_ONCE_DELIVERED = frozenset(
+    {"phone_verification", "password_reset", "pin_delivered", "pin_received"}
+)
 OUTBOX_SENDER = "console"
 
 log = structlog.get_logger("topup.worker")

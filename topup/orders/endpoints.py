@@ -22,6 +22,8 @@ from topup.orders.repository import OrderRepository
 from topup.orders.schemas import OrderIn, OrderList, OrderOut, RepeatIn
 from topup.orders.service import NewCard, PlaceOrder
 from topup.orders.supplier_callbacks import CallbackEffect, supplier_reported
+from topup.pins import service as pins
+from topup.pins.service import pin_sealer
 from topup.providers.payments.base import CardDetails
 from topup.providers.suppliers.reloadly import WebhookRefused, read_webhook
 from topup.runtime import Runtime
@@ -165,11 +167,21 @@ async def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderOut, responses=error_responses(401, 404, 422))
-async def get_order(order_id: OrderId, customer: CurrentCustomer, session: SessionDep) -> Response:
+async def get_order(
+    order_id: OrderId, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    """The order; a delivered voucher or calling card carries its `pin` here (and only
+    here: a list of orders is read far more often, and shows no PIN)."""
     order = await OrderRepository(session).order_of(customer.id, order_id)
     if order is None:  # another customer's order is as absent as one never placed
         raise NotFound("No such order.", code="order_not_found", field="order_id")
-    return json_response(order_out(order))
+    pin = await pins.pin_for_owner(
+        session, pin_sealer(runtime.settings.secret_key), runtime.supplier, order
+    )
+    answer = json_response(order_out(order, pin=pin))
+    if pin is not None:  # no cache on the way keeps a copy of the PIN
+        answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 # ---- the supplier's callbacks (an API addition: Reloadly posts here, not customers) --------

@@ -25,12 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
 from topup.kit.money import Money
+from topup.kit.sealing import Sealer
 from topup.notifications import orders as order_messages
+from topup.notifications import pins as pin_messages
 from topup.orders import ledger_entries
 from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
+from topup.pins import service as pins
 from topup.providers.payments.base import AuthorizationStatus, PaymentGateway, PaymentStateError
 from topup.providers.suppliers.base import (
+    PinDelivery,
     SupplierUnavailable,
     TopupRequest,
     TopupResult,
@@ -61,6 +65,7 @@ class OrderDeps:
     supplier: TopupSupplier
     gateway_name: str
     supplier_name: str
+    pin_sealer: Sealer  # seals a voucher's or a calling card's PIN for order_pins
 
 
 Step = Callable[[OrderDeps, Order], Awaitable[None]]
@@ -190,6 +195,7 @@ async def _send(deps: OrderDeps, order: Order, expected: OrderStatus) -> None:
         operator_id=order.operator_id,
         amount=order.local_amount,
         currency=order.local_currency,
+        product_type=order.product_type,
     )
     try:
         result = await deps.supplier.send_topup(request)
@@ -228,6 +234,7 @@ async def _settle(
             expected,
             succeeded=True,
             supplier_transaction_id=result.supplier_transaction_id,
+            pin=result.pin,
         )
     elif result.status is TopupStatus.failed:
         await _finish(
@@ -267,6 +274,7 @@ async def _finish(
     succeeded: bool,
     failure_code: str | None = None,
     supplier_transaction_id: str | None = None,
+    pin: PinDelivery | None = None,
 ) -> None:
     outcome = OrderStatus.succeeded if succeeded else OrderStatus.failed
     # Another worker may have settled the order on an earlier, contradicting answer: the
@@ -298,7 +306,12 @@ async def _finish(
             current.supplier_transaction_id = (
                 supplier_transaction_id or current.supplier_transaction_id
             )
-            await order_messages.order_succeeded(session, current)
+            # The PIN is kept, and sent, with the success itself: never one without the other.
+            kept = await pins.keep(session, deps.pin_sealer, current, pin)
+            if kept is not None:
+                await pin_messages.pin_delivered(session, current, kept)
+            else:
+                await order_messages.order_succeeded(session, current)
         else:
             await ledger_entries.release(session, current)
             current.status = OrderStatus.failed.value

@@ -17,6 +17,7 @@ from topup.kit.errors import AppError
 from topup.orders.models import Order
 from topup.orders.schemas import OrderOut
 from topup.orders.service import PlaceOrder, place_order
+from topup.pins.schemas import PinOut
 from topup.risk import audit
 from topup.runtime import Runtime
 
@@ -27,7 +28,8 @@ AUDITED_REFUSALS = frozenset(
 )
 
 
-def order_out(order: Order) -> dict[str, Any]:
+def order_out(order: Order, *, pin: PinOut | None = None) -> dict[str, Any]:
+    """The order as JSON; ``pin`` only for its owner reading that one order."""
     return OrderOut(
         id=order.id,
         status=order.status,
@@ -46,6 +48,8 @@ def order_out(order: Order) -> dict[str, Any]:
         failure_message=order.failure_message,
         created_at=order.created_at,
         updated_at=order.updated_at,
+        product_type=order.product_type,
+        pin=pin,
     ).model_dump(mode="json")
 
 

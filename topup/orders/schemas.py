@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from topup.kit.schemas import AmountOut
 from topup.payments.schemas import CardIn
+from topup.pins.schemas import PinOut
 
 
 class _Body(BaseModel):
@@ -70,6 +71,11 @@ class OrderOut(BaseModel):
     failure_message: str | None = None
     created_at: datetime
     updated_at: datetime
+    # Topup's additions for PIN products: what the product is ("topup", "voucher",
+    # "calling_card", "plan"), and a delivered PIN, in the answer of GET /v1/orders/{id}
+    # only (never in the list, nor in a stored idempotent answer).
+    product_type: str = "topup"
+    pin: PinOut | None = None
 
 
 class OrderList(BaseModel):

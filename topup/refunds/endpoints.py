@@ -111,8 +111,13 @@ async def preview_refund(
 ) -> Response:
     """What a refund request would get (the fee, the net amount, the answer date), or the
     rule that refuses it. Nothing is stored."""
+    remaining = await service.remaining_balance(
+        runtime.session_factory, runtime.supplier, customer, body.order_id
+    )
     try:
-        quoted = await service.quote_for(session, customer, _ask(body), runtime.business_calendar())
+        quoted = await service.quote_for(
+            session, customer, _ask(body), runtime.business_calendar(), remaining=remaining
+        )
     except RefundRefused as refused:
         answer = RefundPreviewOut(
             refundable=False,
@@ -164,12 +169,20 @@ async def create_refund_request(
     if isinstance(claimed, idempotency.Replay):
         return json_response(claimed.body, claimed.status_code)
     try:
+        remaining = await service.remaining_balance(
+            runtime.session_factory, runtime.supplier, customer, body.order_id
+        )
         async with (
             idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
         ):
             request = await service.request_refund(
-                session, customer, _ask(body), key=key, calendar=runtime.business_calendar()
+                session,
+                customer,
+                _ask(body),
+                key=key,
+                calendar=runtime.business_calendar(),
+                remaining=remaining,
             )
             answer = request_out(request)
             await idempotency.complete(session, claimed, status_code=201, body=answer)

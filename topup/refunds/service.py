@@ -30,11 +30,20 @@ from topup.ledger import service as ledger
 from topup.notifications import refunds as refund_messages
 from topup.orders.models import ACTIVE_STATUSES, Order, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
+from topup.pins import service as pins
 from topup.providers.payments.base import PaymentGateway
 from topup.providers.suppliers.base import SupplierUnavailable, TopupStatus, TopupSupplier
 from topup.refunds.models import RefundPolicyRow, RefundRequest, RefundStatus
 from topup.refunds.policy import Approval, BusinessCalendar, Destination, RefundPolicy, presets
-from topup.refunds.quote import EUR, Purchase, Quote, RefundAsk, RefundRefused, quote
+from topup.refunds.quote import (
+    EUR,
+    Purchase,
+    Quote,
+    RefundAsk,
+    RefundRefused,
+    RemainingBalance,
+    quote,
+)
 from topup.refunds.repository import RefundRepository
 from topup.risk import audit
 from topup.wallet.accounting import open_wallet, wallet_account_id
@@ -148,8 +157,30 @@ async def put_policy(
 # ---- quoting and requesting -----------------------------------------------------------------
 
 
+async def remaining_balance(
+    session_factory: async_sessionmaker[AsyncSession],
+    supplier: TopupSupplier,
+    customer: Customer,
+    order_id: str,
+) -> RemainingBalance | None:
+    """What is left of a calling card, asked of the supplier before the refund's own
+    transaction opens (a remote call never waits inside one); None for any other product,
+    or when the supplier cannot say, which the policy then refuses as unknown."""
+    async with session_factory() as session:
+        order = await OrderRepository(session).order_of(customer.id, order_id)
+    if order is None:
+        return None
+    balance = await pins.card_balance(supplier, order)
+    return RemainingBalance(balance.remaining, balance.original) if balance else None
+
+
 async def quote_for(
-    session: AsyncSession, customer: Customer, ask: AskForRefund, calendar: BusinessCalendar
+    session: AsyncSession,
+    customer: Customer,
+    ask: AskForRefund,
+    calendar: BusinessCalendar,
+    *,
+    remaining: RemainingBalance | None = None,
 ) -> Quoted:
     order = await OrderRepository(session).order_of(customer.id, ask.order_id)
     if order is None:  # another customer's order is as absent as one never placed
@@ -166,6 +197,7 @@ async def quote_for(
         paid=order.price_amount if captured else 0,
         already_claimed=order.refunded_amount,
         purchased_at=order.created_at,
+        remaining=remaining,
     )
     found = quote(
         policy,
@@ -184,13 +216,14 @@ async def request_refund(
     *,
     key: str,
     calendar: BusinessCalendar,
+    remaining: RemainingBalance | None = None,
 ) -> RefundRequest:
     """Store the request the preview showed; the same Idempotency-Key finds it again."""
     repository = RefundRepository(session)
     existing = await repository.request_by_key(customer.id, key)
     if existing is not None:
         return ensure_key_fresh(existing.created_at, existing)
-    quoted = await quote_for(session, customer, ask, calendar)
+    quoted = await quote_for(session, customer, ask, calendar, remaining=remaining)
     claimed = await OrderRepository(session).claim_refund(
         quoted.order.id, quoted.quote.amount, ceiling=quoted.quote.ceiling
     )

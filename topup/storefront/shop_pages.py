@@ -22,6 +22,8 @@ from topup.orders.placement import Placed, place_once
 from topup.orders.repository import OrderRepository
 from topup.orders.service import NewCard, PlaceOrder
 from topup.payments.service import cards_of
+from topup.pins import service as pins
+from topup.pins.service import pin_sealer
 from topup.providers.payments.base import CardDetails
 from topup.storefront.service import (
     Offer,
@@ -318,10 +320,16 @@ async def _order_of(person: Visitor, order_id: str) -> Order:
 async def _order_context(person: Visitor, order: Order) -> dict[str, Any]:
     snapshot = await person.runtime.catalogue.get()
     operator = snapshot.operators.get(order.operator_id)
+    runtime = person.runtime
+    async with runtime.session_factory() as session:  # the page's owner reads their own PIN
+        pin = await pins.pin_for_owner(
+            session, pin_sealer(runtime.settings.secret_key), runtime.supplier, order
+        )
     return {
         "order": order,
         "final": is_final(order.status),
         "balance_code": operator.balance_check_code if operator else None,
+        "pin": pin,
     }
 
 

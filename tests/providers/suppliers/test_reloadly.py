@@ -194,3 +194,63 @@ async def test_the_supplier_down_is_unknown_until_it_comes_back(
 
     assert (await supplier.status("ord_1")).status is TopupStatus.not_found
     assert (await supplier.send_topup(a_request())).status is TopupStatus.succeeded
+
+
+# ---- PIN products ------------------------------------------------------------------------
+
+
+def a_voucher(phone: str = "+2348031234567", reference: str = "ord_pin") -> TopupRequest:
+    return TopupRequest(
+        reference, phone, "ng-mtn", amount=100_000, currency="NGN", product_type="voucher"
+    )
+
+
+async def test_a_voucher_goes_to_the_pin_operator_and_its_pin_detail_is_read(
+    supplier: ReloadlySupplier, reloadly_server: RunningReloadly
+) -> None:
+    sent = await supplier.send_topup(a_voucher())
+
+    transaction = reloadly_server.reloadly.transaction("ord_pin")
+    assert transaction is not None
+    assert transaction["operatorId"] == 900  # "ng-mtn:voucher", not the airtime operator
+    detail = transaction["pinDetail"]
+    assert sent.pin is not None
+    assert (sent.pin.code, sent.pin.serial) == (detail["code"], str(detail["serial"]))
+    assert (sent.pin.instructions, sent.pin.access_number) == (detail["info1"], detail["ivr"])
+    assert detail["code"] not in repr(sent)
+    # The retry and the status check both find the same PIN.
+    assert (await supplier.send_topup(a_voucher())).pin == sent.pin
+    assert (await supplier.status("ord_pin")).pin == sent.pin
+
+
+async def test_a_pending_pin_arrives_with_the_status_that_says_successful(
+    supplier: ReloadlySupplier,
+) -> None:
+    sent = await supplier.send_topup(a_voucher("+2348031230002"))
+    assert (sent.status, sent.pin) == (TopupStatus.pending, None)
+
+    done = await supplier.status("ord_pin")
+
+    assert done.status is TopupStatus.succeeded
+    assert done.pin is not None
+    assert done.pin.code.isdigit()
+
+
+async def test_airtime_carries_no_pin_and_reloadly_reports_no_card_balance(
+    supplier: ReloadlySupplier,
+) -> None:
+    sent = await supplier.send_topup(a_request())
+    assert sent.pin is None
+    with pytest.raises(SupplierUnavailable):
+        await supplier.card_balance("ord_1")
+
+
+async def test_a_pin_detail_without_a_code_is_a_delivery_without_a_pin(
+    supplier: ReloadlySupplier, reloadly_server: RunningReloadly
+) -> None:
+    # Delivered all the same: the order succeeds and support is told (never an unreadable
+    # answer that would keep the order pending until its hold expired).
+    reloadly_server.reloadly.pin_detail_instead = {"serial": 1, "code": None}
+    sent = await supplier.send_topup(a_voucher())
+
+    assert (sent.status, sent.pin) == (TopupStatus.succeeded, None)

@@ -8,7 +8,7 @@ libphonenumber's prefixes do not, so they only serve as the fallback.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -63,6 +63,26 @@ class TopupRequest:
     operator_id: str
     amount: int  # minor units of `currency`
     currency: str
+    # "topup" credits the number; "voucher" and "calling_card" issue a PIN instead, which
+    # the supplier returns with the successful result (the catalogue's product type).
+    product_type: str = "topup"
+
+
+@dataclass(frozen=True, slots=True)
+class PinDelivery:
+    """The PIN a supplier issued for a voucher or a calling card. The code is the product
+    itself: whoever reads it can spend it, so it stays out of every repr (and so out of
+    every log line and traceback that prints a result)."""
+
+    code: str = field(repr=False)
+    serial: str = field(repr=False)
+    # A calling card's starting balance, in the local currency's minor units.
+    balance: int | None = None
+    currency: str | None = None
+    # How to use it, as the supplier words it (e.g. Reloadly's ``info1``), and the number
+    # to dial for a calling card; either may be missing.
+    instructions: str | None = None
+    access_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,18 @@ class TopupResult:
     status: TopupStatus
     supplier_transaction_id: str | None = None
     failure_code: str | None = None
+    # Set on a succeeded PIN product, by the send or by the status check that finds it
+    # delivered; asked again under the same reference, a supplier returns the same PIN.
+    pin: PinDelivery | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CardBalance:
+    """What is left on a calling card, in minor units of ``currency``."""
+
+    remaining: int
+    original: int
+    currency: str
 
 
 class TopupSupplier(Protocol):
@@ -79,6 +111,12 @@ class TopupSupplier(Protocol):
         ...
 
     async def status(self, reference: str) -> TopupResult: ...
+
+    async def card_balance(self, reference: str) -> CardBalance:
+        """The calling card delivered under ``reference``: what is left of it now. Raises
+        SupplierUnavailable when the supplier cannot say (no answer, no such card, or a
+        supplier that reports no balances)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,13 @@ What Reloadly documents, and what this adapter relies on:
 - ``GET /topups/reports/transactions?customIdentifier=…`` finds a transaction by our
   reference, and ``GET /topups/{transactionId}/status`` gives its status in real time:
   ``SUCCESSFUL``, ``PROCESSING``, ``FAILED`` (not debited) or ``REFUNDED`` (debited and
-  given back).
+  given back);
+- a PIN-based operator's transaction carries ``pinDetail`` (``code``, ``serial``,
+  ``info1``–``info3``: how to use it, ``ivr``: the number to call, ``value``,
+  ``validity``). Reloadly sells PIN products under operator ids of their own, so the
+  operator map may name one per product type: ``"ng-mtn:voucher"`` before ``"ng-mtn"``.
+  Reloadly reports no calling-card balance: ``card_balance`` is always unavailable, and
+  a calling card's refund then waits for support (``remaining_balance_unknown``).
 
 The mapping follows DESIGN §5: an outcome we cannot read for certain (a timeout, a reset
 connection, a 5xx, a body that does not parse or has the wrong shape, an answer about
@@ -45,6 +51,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from topup.kit import clock
 from topup.kit.money import minor_unit
 from topup.providers.suppliers.base import (
+    CardBalance,
+    PinDelivery,
     SupplierPromotion,
     SupplierUnavailable,
     TopupRequest,
@@ -90,12 +98,27 @@ Model = TypeVar("Model", bound=BaseModel)
 TOKEN_MARGIN = timedelta(seconds=60)
 
 
+class _PinDetail(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    # Reloadly's examples give the code and serial as numbers or as strings: both are read.
+    # Every field may be missing: a delivered top-up whose PIN detail is incomplete is still
+    # delivered (the order succeeds and support is told), never an unreadable answer that
+    # would leave the order pending until its hold expired. Out of the repr: a model
+    # printed in a traceback must not carry the PIN.
+    code: str | int | None = Field(default=None, repr=False)
+    serial: str | int | None = Field(default=None, repr=False)
+    info1: str | None = None
+    ivr: str | None = None
+
+
 class _Transaction(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     transaction_id: int = Field(alias="transactionId")
     status: str
     custom_identifier: str | None = Field(default=None, alias="customIdentifier")
+    pin_detail: _PinDetail | None = Field(default=None, alias="pinDetail")
 
 
 class _Report(BaseModel):
@@ -148,7 +171,10 @@ class ReloadlySupplier:
     # ---- the port -------------------------------------------------------------------------
 
     async def send_topup(self, request: TopupRequest) -> TopupResult:
-        operator_id = self._operator_ids.get(request.operator_id)
+        operator_id = self._operator_ids.get(
+            f"{request.operator_id}:{request.product_type}",
+            self._operator_ids.get(request.operator_id),
+        )
         if operator_id is None:  # nothing was sent, so nothing can have been delivered
             return TopupResult(TopupStatus.failed, failure_code=OPERATOR_NOT_MAPPED)
         response = await self._call("POST", "/topups", json=_topup_body(request, operator_id))
@@ -208,6 +234,9 @@ class ReloadlySupplier:
             if batch.is_last(page):
                 return found
         raise SupplierUnavailable(f"reloadly's promotions run past {MAX_PAGES} pages")
+
+    async def card_balance(self, reference: str) -> CardBalance:
+        raise SupplierUnavailable("reloadly reports no calling-card balances")
 
     # ---- HTTP -----------------------------------------------------------------------------
 
@@ -275,7 +304,12 @@ def _parse(model: type[Model], response: httpx.Response) -> Model:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as error:
-        raise SupplierUnavailable(f"reloadly's answer did not parse as {model.__name__}") from error
+        # Only where it failed, never the values: an answer may hold a PIN, and pydantic's
+        # own message quotes the input.
+        where = sorted({".".join(map(str, problem["loc"])) for problem in error.errors()})
+        raise SupplierUnavailable(
+            f"reloadly's answer did not parse as {model.__name__} at {where}"
+        ) from None
 
 
 def _error_code(response: httpx.Response) -> str | None:
@@ -293,9 +327,19 @@ def _result(transaction: _Transaction, reference: str, *, status: str | None = N
     reported = status or transaction.status
     if reported != transaction.status or reported not in STATUSES:
         raise SupplierUnavailable(f"reloadly reported an unreadable status {reported!r}")
-    return TopupResult(
-        STATUSES[reported], str(transaction.transaction_id), FAILURE_CODES.get(reported)
+    status = STATUSES[reported]
+    detail = transaction.pin_detail if status is TopupStatus.succeeded else None
+    pin = (
+        PinDelivery(
+            code=str(detail.code),
+            serial=str(detail.serial) if detail.serial is not None else "",
+            instructions=detail.info1,
+            access_number=detail.ivr,
+        )
+        if detail is not None and detail.code is not None
+        else None
     )
+    return TopupResult(status, str(transaction.transaction_id), FAILURE_CODES.get(reported), pin)
 
 
 WEBHOOK_EVENT = "airtime_transaction.status"

@@ -21,6 +21,11 @@ Promotions: the first operator of each country in ``PROMOTED_COUNTRIES`` runs "d
 credit" for the current ISO week (Monday 00:00 to Monday 00:00 UTC, by the service clock),
 under an id naming the week. So the sandbox always shows one, and each week's sync
 replaces last week's, as a real supplier's list moves on.
+A voucher or a calling card gets its PIN and serial (from ``secrets``) when the record is
+made, and every succeeded answer under the reference carries that same PIN: a repeated
+send, or the status check that finds a pending one delivered. A calling card is used by
+the clock, deterministically: it loses ``DAILY_USE_PERCENT`` of its value for each whole
+day since delivery, and the sandbox can spend from it explicitly (``use_card``).
 """
 
 from __future__ import annotations
@@ -33,13 +38,18 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from topup.catalogue.models import PIN_PRODUCT_TYPES, ProductType
 from topup.catalogue.snapshot import CatalogueCache
+from topup.config import DEFAULT_SECRET_KEY
 from topup.kit import clock
 from topup.kit.db import unit_of_work
+from topup.kit.sealing import Sealer, sealer
 from topup.providers.suppliers.base import (
+    CardBalance,
     DetectedBy,
     LineType,
     NumberInfo,
+    PinDelivery,
     SupplierPromotion,
     SupplierUnavailable,
     TopupRequest,
@@ -60,6 +70,20 @@ FAILS_AT_ONCE, SUCCEEDS_LATER, FAILS_LATER, PENDING_FOREVER, TIMES_OUT = (
 OPERATOR_REJECTED = "operator_rejected"
 PROMOTED_COUNTRIES = ("NG", "KE", "IN", "MX")
 PROMOTION_BONUS_PERCENT = 100
+# A simulated calling card is used up by a tenth of its value a day after delivery: a
+# refund preview a week later meets the 50 % rule without any test spending from it.
+DAILY_USE_PERCENT = 10
+# The number a calling card's holder dials first (a UK number reserved for drama).
+ACCESS_NUMBER = "+442079460000"
+PIN_DIGITS, SERIAL_DIGITS = 16, 12
+
+
+class CardOverdrawn(Exception):
+    """More was to be spent from a calling card than is left on it."""
+
+    def __init__(self, balance: CardBalance) -> None:
+        super().__init__("the card has less left than that")
+        self.balance = balance
 
 
 class SupplierSimulator:
@@ -70,9 +94,12 @@ class SupplierSimulator:
         *,
         latency_ms: int = 0,
         lookup_latency_ms: int = 0,
+        secret_key: str = DEFAULT_SECRET_KEY,
     ) -> None:
         self._catalogue = catalogue
         self._session_factory = session_factory
+        # Its own purpose label: the simulator's PINs and Topup's copies never share a key.
+        self._sealer: Sealer = sealer(secret_key, "simulator-pins")
         # A real supplier answers a number lookup far sooner than it delivers a top-up,
         # so the two delays are set apart (the benchmark runs top-ups at 2 s).
         self._latency_seconds = latency_ms / 1000
@@ -137,19 +164,19 @@ class SupplierSimulator:
         async with unit_of_work(self._records()) as session:
             existing = await session.get(SimulatedTopup, request.reference)
             if existing is not None:
-                return _result(existing)
+                return self._result(existing)
         try:
             async with unit_of_work(self._records()) as session:
-                record = _new_record(request, scenario)
+                record = self._new_record(request, scenario)
                 session.add(record)
         except IntegrityError:  # the same reference sent twice at once: one top-up only
             async with unit_of_work(self._records()) as session:
                 raced = await session.get(SimulatedTopup, request.reference)
                 assert raced is not None
-                return _result(raced)
+                return self._result(raced)
         if scenario == TIMES_OUT:
             raise SupplierUnavailable("the supplier did not answer in time")
-        return _result(record)
+        return self._result(record)
 
     async def status(self, reference: str) -> TopupResult:
         if self._latency_seconds:
@@ -161,44 +188,106 @@ class SupplierSimulator:
             record.status_checks += 1
             if record.status == TopupStatus.pending and record.scenario == SUCCEEDS_LATER:
                 record.status = TopupStatus.succeeded.value
+                record.delivered_at = clock.now()
             elif record.status == TopupStatus.pending and record.scenario == FAILS_LATER:
                 record.status = TopupStatus.failed.value
-            return _result(record)
+            return self._result(record)
+
+    # ---- calling cards ----------------------------------------------------------------------
+
+    async def card_balance(self, reference: str) -> CardBalance:
+        async with unit_of_work(self._records()) as session:
+            return _balance(await _delivered_card(session, reference, for_update=False))
+
+    async def use_card(self, reference: str, amount: int) -> CardBalance:
+        """Spend ``amount`` (minor units) from a delivered calling card, as its holder's calls
+        would; raises CardOverdrawn when less is left, SupplierUnavailable when no such card."""
+        async with unit_of_work(self._records()) as session:
+            record = await _delivered_card(session, reference, for_update=True)
+            before = _balance(record)
+            if amount > before.remaining:
+                raise CardOverdrawn(before)
+            record.card_spent += amount
+            return _balance(record)
 
     def _records(self) -> async_sessionmaker[AsyncSession]:
         if self._session_factory is None:
             raise RuntimeError("the simulator needs a database to keep its top-ups in")
         return self._session_factory
 
+    def _new_record(self, request: TopupRequest, scenario: str) -> SimulatedTopup:
+        if scenario == FAILS_AT_ONCE:
+            status = TopupStatus.failed
+        elif scenario in (SUCCEEDS_LATER, FAILS_LATER, PENDING_FOREVER):
+            status = TopupStatus.pending
+        else:
+            status = TopupStatus.succeeded
+        now = clock.now()
+        record = SimulatedTopup(
+            reference=request.reference,
+            transaction_id=f"sim_{secrets.token_hex(8)}",
+            e164=request.e164,
+            operator_id=request.operator_id,
+            amount=request.amount,
+            currency=request.currency,
+            scenario=scenario,
+            status=status.value,
+            status_checks=0,
+            created_at=now,
+            product_type=request.product_type,
+            delivered_at=now if status is TopupStatus.succeeded else None,
+            card_spent=0,
+        )
+        if request.product_type in PIN_PRODUCT_TYPES:
+            code = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
+            serial = "".join(secrets.choice("0123456789") for _ in range(SERIAL_DIGITS))
+            record.pin_sealed = self._sealer.seal(code, bound_to=request.reference)
+            record.serial_sealed = self._sealer.seal(serial, bound_to=request.reference)
+        return record
 
-def _new_record(request: TopupRequest, scenario: str) -> SimulatedTopup:
-    if scenario == FAILS_AT_ONCE:
-        status = TopupStatus.failed
-    elif scenario in (SUCCEEDS_LATER, FAILS_LATER, PENDING_FOREVER):
-        status = TopupStatus.pending
-    else:
-        status = TopupStatus.succeeded
-    return SimulatedTopup(
-        reference=request.reference,
-        transaction_id=f"sim_{secrets.token_hex(8)}",
-        e164=request.e164,
-        operator_id=request.operator_id,
-        amount=request.amount,
-        currency=request.currency,
-        scenario=scenario,
-        status=status.value,
-        status_checks=0,
-        created_at=clock.now(),
-    )
+    def _result(self, record: SimulatedTopup) -> TopupResult:
+        status = TopupStatus(record.status)
+        failure = OPERATOR_REJECTED if status is TopupStatus.failed else None
+        pin = self._pin(record) if status is TopupStatus.succeeded else None
+        return TopupResult(status, record.transaction_id, failure, pin)
 
-
-def _result(record: SimulatedTopup) -> TopupResult:
-    status = TopupStatus(record.status)
-    failure = OPERATOR_REJECTED if status is TopupStatus.failed else None
-    return TopupResult(status, record.transaction_id, failure)
+    def _pin(self, record: SimulatedTopup) -> PinDelivery | None:
+        if record.pin_sealed is None or record.serial_sealed is None:
+            return None
+        calling_card = record.product_type == ProductType.calling_card
+        return PinDelivery(
+            code=self._sealer.open(record.pin_sealed, bound_to=record.reference),
+            serial=self._sealer.open(record.serial_sealed, bound_to=record.reference),
+            balance=record.amount if calling_card else None,
+            currency=record.currency if calling_card else None,
+            access_number=ACCESS_NUMBER if calling_card else None,
+        )
 
 
 def week_start(moment: datetime) -> datetime:
     """Monday 00:00 UTC of ``moment``'s ISO week."""
     midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight - timedelta(days=midnight.weekday())
+
+
+async def _delivered_card(
+    session: AsyncSession, reference: str, *, for_update: bool
+) -> SimulatedTopup:
+    record = await session.get(SimulatedTopup, reference, with_for_update=for_update)
+    if (
+        record is None
+        or record.product_type != ProductType.calling_card
+        or record.status != TopupStatus.succeeded
+        or record.delivered_at is None
+    ):
+        raise SupplierUnavailable("no calling card was delivered under this reference")
+    return record
+
+
+def _balance(record: SimulatedTopup) -> CardBalance:
+    """The clock's use (whole days since delivery) and the explicit spending, never below 0."""
+    assert record.delivered_at is not None
+    days = max((clock.now() - record.delivered_at) // timedelta(days=1), 0)
+    used_by_clock = record.amount * DAILY_USE_PERCENT * days // 100
+    remaining = max(record.amount - used_by_clock - record.card_spent, 0)
+    return CardBalance(remaining=remaining, original=record.amount, currency=record.currency)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, String
+from sqlalchemy import BigInteger, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from topup.kit.db import Base
@@ -27,3 +27,13 @@ class SimulatedTopup(Base):
     status: Mapped[str] = mapped_column(String(12))
     status_checks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A PIN product's PIN, issued with the record so every answer under the reference
+    # repeats it. Sealed like Topup's own copy: this table shares Topup's database, and a
+    # dump of it must not hand out PINs (a real supplier keeps them on its side).
+    product_type: Mapped[str] = mapped_column(String(20), default="topup")
+    pin_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    serial_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A calling card: when it was delivered (its use is counted from then) and what was
+    # spent from it explicitly (POST /v1/sandbox/calling-cards/{order_id}/use).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    card_spent: Mapped[int] = mapped_column(BigInteger, default=0)

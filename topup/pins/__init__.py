@@ -1,0 +1,1 @@
+"""PIN products (vouchers and calling cards): the PIN kept sealed, shown to its buyer."""
