@@ -39,6 +39,8 @@ from topup.refunds.endpoints import router as refunds_router
 from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
 from topup.storefront import endpoints as storefront
+from topup.subscriptions.endpoints import plans_router
+from topup.subscriptions.endpoints import router as subscriptions_router
 from topup.wallet.endpoints import router as wallet_router
 from topup.worker import run_forever
 
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(callbacks_router)
     app.include_router(wallet_router)
     app.include_router(refunds_router)
+    app.include_router(plans_router)
+    app.include_router(subscriptions_router)
     app.include_router(sandbox_router)
     app.include_router(admin_router)
     app.include_router(refunds_staff_router)

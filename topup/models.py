@@ -13,6 +13,7 @@ from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
 from topup.refunds import models as refunds_models
 from topup.risk import models as risk_models
+from topup.subscriptions import models as subscriptions_models
 from topup.wallet import models as wallet_models
 
 metadata = Base.metadata
@@ -31,5 +32,6 @@ __all__ = [
     "sandbox_clock",
     "sandbox_models",
     "simulator_models",
+    "subscriptions_models",
     "wallet_models",
 ]

@@ -15,6 +15,7 @@ from topup.notifications import tasks as notification_tasks
 from topup.orders import tasks as order_tasks
 from topup.refunds import tasks as refund_tasks
 from topup.runtime import Runtime
+from topup.subscriptions import tasks as subscription_tasks
 from topup.wallet import tasks as wallet_tasks
 
 log = structlog.get_logger("topup.worker")
@@ -28,6 +29,7 @@ async def run_round(runtime: Runtime) -> int:
     moved = await order_tasks.run_due(runtime.order_deps())
     moved += await wallet_tasks.run_due(runtime.funding_deps())
     moved += await refund_tasks.run_due(runtime.refund_deps())
+    moved += await subscription_tasks.run_due(runtime)
     # Messages come second: an order finished in this round has its receipt sent in it.
     return moved + await notification_tasks.run_due(runtime.notification_deps())
 
