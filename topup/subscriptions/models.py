@@ -81,8 +81,9 @@ class Subscription(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     service_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Optimistic lock: an UPDATE from a stale read (SQLite, where FOR UPDATE locks nothing)
-    # matches no row and fails instead of overwriting a cancellation or a charge.
+    # Every change locks the row first (SubscriptionRepository.subscription); the version
+    # is the second guard: an UPDATE from a stale read matches no row and fails instead of
+    # overwriting a cancellation or a charge.
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,14 +24,21 @@ class SubscriptionRepository:
     async def subscription(
         self, subscription_id: str, *, for_update: bool = False
     ) -> Subscription | None:
-        """On PostgreSQL ``for_update`` locks the row; on SQLite the version column makes a
-        write from a stale read fail instead (see ``Subscription.version``)."""
-        return await self.session.get(
-            Subscription,
-            subscription_id,
-            with_for_update=for_update,
-            populate_existing=for_update,
-        )
+        """``for_update``: the row locked for this transaction, read after the lock.
+
+        The lock is taken by a write that changes nothing, made first: on PostgreSQL it
+        holds the row as FOR UPDATE would; on SQLite it makes this transaction the writer
+        before it reads anything. A SQLite transaction that read first and wrote later
+        (after a charge's number lookup) would be refused at once ("database is locked")
+        had another writer committed meanwhile, since its snapshot would be stale."""
+        if for_update:
+            await self.session.execute(
+                update(Subscription)
+                .where(Subscription.id == subscription_id)
+                .values(updated_at=Subscription.updated_at),
+                execution_options={"synchronize_session": False},
+            )
+        return await self.session.get(Subscription, subscription_id, populate_existing=for_update)
 
     async def subscription_of(
         self, customer_id: str, subscription_id: str, *, for_update: bool = False
