@@ -8,15 +8,19 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+import pytest
+
 from tests.subscriptions.conftest import (
     Subscriber,
     at,
     charges,
+    emails,
     move_to,
     orders_for,
     recipient,
     work,
 )
+from topup.kit import clock
 from topup.ledger.checks import check_ledger
 from topup.runtime import Runtime
 from topup.subscriptions import billing, tasks
@@ -182,3 +186,55 @@ async def test_a_cancellation_just_after_midnight_on_the_1st_still_owes_that_cyc
     ]
     after = await person.get(subscription_id)
     assert (after["status"], after["next_charge_at"]) == ("cancelled", None)
+    [email] = await emails(runtime, person.id, "subscription_cancelled")
+    assert email.body is not None
+    assert "2027-10 began before you cancelled" in email.body
+
+
+async def test_a_worker_that_dies_after_placing_a_renewal_leaves_one_charge(
+    subscriber: MakeSubscriber, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move_to(at(2028, 11, 20))
+    person = await subscriber()
+    subscription_id = (await person.subscribe(recipient())).json()["id"]
+    move_to(at(2028, 12, 1))
+
+    async def dies(*_: object, **__: object) -> None:
+        raise RuntimeError("the worker process is killed here")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(billing, "drive", dies)
+        assert await tasks.run_due(runtime) >= 1  # the charge is placed, then the crash
+    clock.advance(billing.LEASE.total_seconds() + 1)
+    for _ in range(4):  # the order worker takes the order on; the subscription follows it
+        await work(runtime)
+        clock.advance(billing.FOLLOW.total_seconds() + 1)
+
+    made = await charges(runtime, subscription_id)
+    assert [(charge.cycle, charge.attempt, charge.status) for charge in made] == [
+        ("2028-11", 0, "succeeded"),
+        ("2028-12", 0, "succeeded"),
+    ]
+    assert len(await orders_for(runtime, person.id)) == 2
+
+
+async def test_a_cancellation_while_the_first_charge_is_in_flight_lets_it_finish(
+    subscriber: MakeSubscriber, runtime: Runtime
+) -> None:
+    person = await subscriber()
+    phone = recipient()[:-4] + "0002"  # pending at the supplier, delivered at the first poll
+    created = (await person.subscribe(phone)).json()
+    assert (await person.get(created["id"]))["status"] == "incomplete"
+
+    cancelled = (await person.cancel(created["id"])).json()
+    assert (cancelled["status"], cancelled["next_charge_at"]) == ("cancelled", None)
+    for _ in range(4):  # the order's status polls, then the subscription follows it
+        clock.advance(61)
+        await work(runtime)
+
+    after = await person.get(created["id"])
+    assert (after["status"], after["next_charge_at"]) == ("cancelled", None)
+    assert after["service_ends_at"] == cancelled["service_ends_at"]
+    assert [charge["status"] for charge in after["charges"]] == ["succeeded"]
+    [order] = await orders_for(runtime, person.id)
+    assert order.status == "succeeded"  # the bundle was on its way: it is delivered
