@@ -63,8 +63,9 @@ class Subscriber:
 
 @pytest.fixture
 def subscriber(runtime: Runtime, client: httpx.AsyncClient) -> Callable[..., Awaitable[Subscriber]]:
-    async def make(card: dict[str, Any] | None = None) -> Subscriber:
-        made = await logged_in_customer(runtime)
+    async def make(card: dict[str, Any] | None = None, password: str | None = None) -> Subscriber:
+        hashed = None if password is None else await runtime.accounts.passwords.hash(password)
+        made = await logged_in_customer(runtime, password_hash=hashed)
         async with unit_of_work(runtime.session_factory) as session:
             customer = await session.get(Customer, made.id)
             assert customer is not None

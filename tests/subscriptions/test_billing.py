@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.accounts.helpers import PASSWORD
 from tests.subscriptions.conftest import (
     Subscriber,
     at,
@@ -25,6 +26,7 @@ from topup.ledger.checks import check_ledger
 from topup.runtime import Runtime
 from topup.subscriptions import billing, tasks
 from topup.subscriptions.cycles import charge_key, cycle_end, cycle_of, next_first
+from topup.subscriptions.models import Subscription
 
 MakeSubscriber = Callable[..., Awaitable[Subscriber]]
 
@@ -238,3 +240,29 @@ async def test_a_cancellation_while_the_first_charge_is_in_flight_lets_it_finish
     assert [charge["status"] for charge in after["charges"]] == ["succeeded"]
     [order] = await orders_for(runtime, person.id)
     assert order.status == "succeeded"  # the bundle was on its way: it is delivered
+
+
+async def test_deleting_the_account_ends_its_plans_at_once(
+    subscriber: MakeSubscriber, runtime: Runtime
+) -> None:
+    move_to(at(2029, 1, 12))
+    person = await subscriber(password=PASSWORD)
+    subscription_id = (await person.subscribe(recipient())).json()["id"]
+
+    deleted = await person.http.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=await person.headers()
+    )
+
+    assert deleted.status_code == 204, deleted.text
+    move_to(at(2029, 2, 1, 1))
+    await work(runtime)
+    made = await charges(runtime, subscription_id)
+    assert [charge.cycle for charge in made] == ["2029-01"]
+    async with runtime.session_factory() as session:
+        ended = await session.get(Subscription, subscription_id)
+        assert ended is not None
+        assert (ended.status, ended.ended_reason, ended.next_charge_at) == (
+            "cancelled",
+            "account_deleted",
+            None,
+        )

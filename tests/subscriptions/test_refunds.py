@@ -8,8 +8,6 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from tests.subscriptions.conftest import (
     Subscriber,
     at,
@@ -59,8 +57,8 @@ async def test_a_renewal_is_not_refundable(subscriber: MakeSubscriber, runtime: 
     assert "renewal_not_refundable" in asked.json()["error"]["message"]
 
 
-async def test_the_first_purchase_refunds_the_unused_share_of_its_period(
-    subscriber: MakeSubscriber, client: httpx.AsyncClient
+async def test_the_first_purchase_refunds_the_unused_share_once_cancelled(
+    subscriber: MakeSubscriber,
 ) -> None:
     move_to(at(2028, 8, 28, 12))  # a Monday; the first period ends on 1 September
     person = await subscriber()
@@ -68,22 +66,26 @@ async def test_the_first_purchase_refunds_the_unused_share_of_its_period(
     first_order = created["charges"][0]["order_id"]
     paid = created["price"]["amount"]
 
-    fresh = await preview(person, first_order)
-    assert fresh["refundable"] is True
-    assert paid - 1 <= fresh["amount"]["amount"] <= paid  # all but a few seconds remain
-    assert fresh["fee"]["amount"] == fee_of(fresh["amount"]["amount"], fee_percent())
+    running = await preview(person, first_order)
+    assert (running["refundable"], running["rule"]) == (False, "plan_still_active")
+    assert (await person.cancel(created["id"])).status_code == 200
+    at_once = await preview(person, first_order)
+    move_to(at(2028, 8, 31, 12))  # later, but within the window: counted from the stop
+    later = await preview(person, first_order)
 
-    move_to(at(2028, 8, 30, 12, 30))  # past the middle of the 3.5-day period
-    late = await preview(person, first_order)
-    assert (late["refundable"], late["rule"]) == (False, "below_minimum_remaining")
+    assert at_once["refundable"] is True
+    assert paid - 1 <= at_once["amount"]["amount"] <= paid  # all but a few seconds unused
+    assert at_once["fee"]["amount"] == fee_of(at_once["amount"]["amount"], fee_percent())
+    assert later["amount"] == at_once["amount"]
 
 
-async def test_after_a_cancellation_nothing_of_the_first_purchase_remains(
+async def test_a_plan_cancelled_past_the_middle_of_its_period_is_not_refunded(
     subscriber: MakeSubscriber, runtime: Runtime
 ) -> None:
-    move_to(at(2028, 10, 2, 9))
+    move_to(at(2028, 10, 27, 12))  # a Friday; the first period ends on 1 November
     person = await subscriber()
     created = (await person.subscribe(recipient())).json()
+    move_to(at(2028, 10, 30, 9))  # past the middle of the 4.5-day period
     assert (await person.cancel(created["id"])).status_code == 200
 
     answer = await preview(person, created["charges"][0]["order_id"])

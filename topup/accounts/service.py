@@ -45,6 +45,7 @@ from topup.notifications import service as notifications
 from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
 from topup.risk import audit
+from topup.subscriptions.repository import SubscriptionRepository
 from topup.wallet import accounting as wallet
 
 
@@ -435,3 +436,5 @@ async def _erase(repository: AccountRepository, customer: Customer) -> None:
     await repository.forget_secrets(customer.id)
     await MessageRepository(repository.session).erase_for_customer(customer.id)
     await CardRepository(repository.session).remove_all_of(customer.id)
+    # Its monthly plans end with it: no charge is made to an account nobody holds.
+    await SubscriptionRepository(repository.session).end_all_of(customer.id, now=now)

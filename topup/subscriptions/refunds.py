@@ -3,9 +3,12 @@
 Product document 004: a charge taken on the 1st because nobody cancelled is not refundable;
 so every charge after the first cycle's is refused here. The first purchase follows the
 ``plan`` policy (presets.toml), whose ``remaining_balance`` is read as the unused share of
-the first period, in seconds: the 50 % rule then allows a refund in the first half of the
-period only. Once the service has stopped (cancelled or suspended) nothing remains: the
-same document refuses a refund on cancellation ("no refund will be issued").
+the first period, in seconds, counted from the moment the service stopped. A refund is
+therefore asked for once the plan is cancelled: a refund while the service runs would pay
+back days the customer goes on using (and the renewals would go on too). Counting from the
+stop, not from the request, makes the amount the same whenever within the window it is
+asked for; with the 50 % minimum, a plan cancelled in the first half of its first period
+can be refunded, less 12 %.
 """
 
 from __future__ import annotations
@@ -37,11 +40,16 @@ async def plan_remaining(
         )
     subscription = await repository.subscription(charge.subscription_id)
     assert subscription is not None
+    stopped = subscription.service_ends_at
+    if stopped is None or stopped > now:
+        raise RefundRefused(
+            "plan_still_active",
+            "Cancel the plan first: its refund is the unused share of the period from the"
+            " moment its service stops.",
+            field="order_id",
+        )
     original = _seconds(charge.period_end, charge.period_start)
-    stopped = subscription.service_ends_at is not None and subscription.service_ends_at <= now
-    if stopped:
-        return RemainingBalance(remaining=0, original=original)
-    unused = _seconds(charge.period_end, max(now, charge.period_start))
+    unused = _seconds(charge.period_end, max(stopped, charge.period_start))
     return RemainingBalance(remaining=max(0, min(unused, original)), original=original)
 
 

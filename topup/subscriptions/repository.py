@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import case, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.subscriptions.models import Subscription, SubscriptionCharge
+from topup.subscriptions.models import OPEN_STATUSES, Subscription, SubscriptionCharge
 
 
 class SubscriptionRepository:
@@ -45,6 +45,36 @@ class SubscriptionRepository:
     ) -> Subscription | None:
         found = await self.subscription(subscription_id, for_update=for_update)
         return found if found is not None and found.customer_id == customer_id else None
+
+    async def end_all_of(self, customer_id: str, *, now: datetime) -> None:
+        """Cancel every open subscription of a deleted account, at once: nothing more is
+        charged, and a charge in flight is still followed to its end."""
+        await self.session.execute(
+            update(Subscription)
+            .where(
+                Subscription.customer_id == customer_id,
+                Subscription.status.in_([status.value for status in OPEN_STATUSES]),
+            )
+            .values(
+                status="cancelled",
+                ended_reason="account_deleted",
+                cancelled_at=now,
+                service_ends_at=case(
+                    (Subscription.service_ends_at.is_(None), now),
+                    else_=Subscription.service_ends_at,
+                ),
+                open_key=None,
+                next_charge_at=None,
+                next_cycle=None,
+                due_at=case(
+                    (Subscription.pending_order_id.is_(None), None),
+                    else_=Subscription.due_at,
+                ),
+                updated_at=now,
+                version=Subscription.version + 1,
+            ),
+            execution_options={"synchronize_session": False},
+        )
 
     async def open_with_key(self, open_key: str) -> Subscription | None:
         return await self.session.scalar(
