@@ -98,6 +98,7 @@ SCHEDULE_BODY = {
     "every": "monthly",
     "day_of_month": 31,
 }
+SUBSCRIPTION_BODY = {"plan_id": "ng-mtn-plan-25000", "recipient_phone": SUCCEEDS, "card": CARD}
 REFUND_BODY = {"order_id": "{order}", "reason": "not_delivered", "destination": "wallet"}
 LIMIT_RULE = {"scope": "card", "window_seconds": 3600, "max_count": 1, "description": "d"}
 SIGNAL = {"weight": 1, "params": {"declines": 3, "window_seconds": 3600}}
@@ -144,6 +145,16 @@ TABLE = [
     Row("GET", "/v1/orders/{order_id}", OWNED, 200, "/v1/orders/{order}"),
     Row("POST", "/v1/orders/{order_id}/repeat", OWNED, 201, "/v1/orders/{order}/repeat",
         body={"confirm_duplicate": True}),
+    # monthly plans
+    Row("GET", "/v1/plans", PUBLIC, 200),
+    Row("POST", "/v1/subscriptions", ACCOUNT, 201, body=SUBSCRIPTION_BODY),
+    Row("GET", "/v1/subscriptions", ACCOUNT, 200, lists="subscription"),
+    Row("GET", "/v1/subscriptions/{subscription_id}", OWNED, 200,
+        "/v1/subscriptions/{subscription}"),
+    Row("PATCH", "/v1/subscriptions/{subscription_id}", OWNED, 200,
+        "/v1/subscriptions/{subscription}", body={"card_id": "{card}"}),
+    Row("DELETE", "/v1/subscriptions/{subscription_id}", OWNED, 200,
+        "/v1/subscriptions/{subscription}"),
     # wallet
     Row("GET", "/v1/wallet", ACCOUNT, 200),
     Row("GET", "/v1/wallet/transactions", ACCOUNT, 200, lists="wallet_line"),

@@ -42,6 +42,8 @@ from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
 from topup.schedules.endpoints import router as schedules_router
 from topup.storefront import endpoints as storefront
+from topup.subscriptions.endpoints import plans_router
+from topup.subscriptions.endpoints import router as subscriptions_router
 from topup.wallet.endpoints import router as wallet_router
 from topup.worker import run_forever
 
@@ -103,6 +105,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(wallet_router)
     app.include_router(refunds_router)
     app.include_router(schedules_router)
+    app.include_router(plans_router)
+    app.include_router(subscriptions_router)
     app.include_router(sandbox_router)
     app.include_router(pins_sandbox_router)
     app.include_router(admin_router)

@@ -15,6 +15,7 @@ from topup.providers.suppliers import simulator_models
 from topup.refunds import models as refunds_models
 from topup.risk import models as risk_models
 from topup.schedules import models as schedules_models
+from topup.subscriptions import models as subscriptions_models
 from topup.wallet import models as wallet_models
 
 metadata = Base.metadata
@@ -35,5 +36,6 @@ __all__ = [
     "sandbox_models",
     "schedules_models",
     "simulator_models",
+    "subscriptions_models",
     "wallet_models",
 ]

@@ -17,6 +17,7 @@ from topup.orders import tasks as order_tasks
 from topup.refunds import tasks as refund_tasks
 from topup.runtime import Runtime
 from topup.schedules import tasks as schedule_tasks
+from topup.subscriptions import tasks as subscription_tasks
 from topup.wallet import tasks as wallet_tasks
 
 log = structlog.get_logger("topup.worker")
@@ -27,8 +28,9 @@ async def run_round(runtime: Runtime) -> int:
     if runtime.settings.is_sandbox:  # a sandbox clock moved by another process applies here
         async with runtime.session_factory() as session:
             await sandbox_clock.sync(session)
-    # Schedules first: a run places its order and drives it in the same step.
+    # Auto top-ups and plan renewals first: a run places its order and drives it at once.
     moved = await schedule_tasks.run_due(runtime)
+    moved += await subscription_tasks.run_due(runtime)
     moved += await order_tasks.run_due(runtime.order_deps())
     moved += await wallet_tasks.run_due(runtime.funding_deps())
     moved += await refund_tasks.run_due(runtime.refund_deps())

@@ -51,6 +51,7 @@ WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_reques
 SCHEDULE_TABLES = {"schedules", "schedule_runs"}
 PROMOTION_TABLES = {"operator_promotions", "promotion_syncs"}
 PIN_TABLES = {"order_pins"}
+SUBSCRIPTION_TABLES = {"subscriptions", "subscription_charges"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -159,6 +160,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | SCHEDULE_TABLES
         | PROMOTION_TABLES
         | PIN_TABLES
+        | SUBSCRIPTION_TABLES
         | {"alembic_version"}
     )
 
@@ -291,6 +293,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | SCHEDULE_TABLES
         | PROMOTION_TABLES
         | PIN_TABLES
+        | SUBSCRIPTION_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

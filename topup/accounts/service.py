@@ -46,6 +46,7 @@ from topup.notifications.repository import MessageRepository
 from topup.payments.repository import CardRepository
 from topup.risk import audit
 from topup.schedules.repository import ScheduleRepository
+from topup.subscriptions.repository import SubscriptionRepository
 from topup.wallet import accounting as wallet
 
 
@@ -439,3 +440,5 @@ async def _erase(repository: AccountRepository, customer: Customer) -> None:
     # Its auto top-ups end with it. The repository, not schedules.service: that service
     # checks purchases with this module, which would import it back in a circle.
     await ScheduleRepository(repository.session).cancel_all_of(customer.id, now=now)
+    # Its monthly plans end with it: no charge is made to an account nobody holds.
+    await SubscriptionRepository(repository.session).end_all_of(customer.id, now=now)

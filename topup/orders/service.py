@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.models import Customer
 from topup.accounts.service import ensure_can_buy
+from topup.catalogue.models import ProductType
 from topup.catalogue.snapshot import CatalogueSnapshot, ProductEntry
 from topup.kit import clock
 from topup.kit.errors import InvalidInput
@@ -60,6 +61,9 @@ class PlaceOrder:
     message: str | None
     confirm_duplicate: bool = False
     wallet: bool = False  # paid from the wallet instead of a card
+    # Set only by topup.subscriptions: a monthly plan is sold as a subscription, never
+    # one-off, since its charges follow the plan's billing and refund rules.
+    subscription: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,12 @@ async def place_order(
     message = checked_message(request.message)
     found = await _recipient(snapshot, number_lookup, request.recipient_phone)
     product = product_for(snapshot, found, request.product_id)
+    if product.product_type == ProductType.plan and not request.subscription:
+        raise InvalidInput(
+            "A monthly plan is bought as a subscription: POST /v1/subscriptions.",
+            code="product_requires_subscription",
+            field="product_id",
+        )
     local_amount = local_amount_of(product, request.amount, request.amount_currency)
     card = None if request.wallet else await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)

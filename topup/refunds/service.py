@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from topup.accounts.models import Customer
+from topup.catalogue.models import ProductType
 from topup.idempotency.service import ensure_key_fresh
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
@@ -46,6 +47,7 @@ from topup.refunds.quote import (
 )
 from topup.refunds.repository import RefundRepository
 from topup.risk import audit
+from topup.subscriptions.refunds import plan_remaining
 from topup.wallet.accounting import open_wallet, wallet_account_id
 
 REFUNDS = "refunds:EUR"  # what refunds cost us, before the fees kept from them
@@ -193,6 +195,9 @@ async def quote_for(
         )
     policy, version = await policy_for(session, order.product_type)
     captured = order.payment_status == PaymentStatus.captured
+    remaining = None
+    if order.product_type == ProductType.plan:  # refuses a renewal outright
+        remaining = await plan_remaining(session, order, now=clock.now())
     purchase = Purchase(
         paid=order.price_amount if captured else 0,
         already_claimed=order.refunded_amount,
