@@ -9,6 +9,7 @@ from topup.ledger import models as ledger_models
 from topup.notifications import models as notifications_models
 from topup.orders import models as orders_models
 from topup.payments import models as payments_models
+from topup.promotions import models as promotions_models
 from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
 from topup.refunds import models as refunds_models
@@ -26,6 +27,7 @@ __all__ = [
     "notifications_models",
     "orders_models",
     "payments_models",
+    "promotions_models",
     "refunds_models",
     "risk_models",
     "sandbox_clock",

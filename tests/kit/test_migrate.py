@@ -48,6 +48,7 @@ RISK_TABLES = {
     "risk_locks",
 }
 WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
+PROMOTION_TABLES = {"promo_codes", "promo_customer_uses", "promo_redemptions"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -143,7 +144,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0014"}
+    assert await current_revision(fresh_engine) == {"0018"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES
@@ -153,6 +154,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
+        | PROMOTION_TABLES
         | {"alembic_version"}
     )
 
@@ -282,6 +284,7 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | IDEMPOTENCY_TABLES
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
+        | PROMOTION_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

@@ -46,6 +46,10 @@ def order_out(order: Order) -> dict[str, Any]:
         failure_message=order.failure_message,
         created_at=order.created_at,
         updated_at=order.updated_at,
+        discount=(
+            {"amount": order.discount_amount, "currency": "EUR"} if order.discount_amount else None
+        ),
+        promo_code=order.promo_code,
     ).model_dump(mode="json")
 
 
