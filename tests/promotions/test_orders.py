@@ -4,6 +4,7 @@ the ledger records, and when a use is kept or given back. On SQLite and PostgreS
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -45,11 +46,11 @@ async def revenue_movements(runtime: Runtime, order_id: str) -> dict[tuple[str, 
 
 
 async def delivered_with(
-    client: httpx.AsyncClient, runtime: Runtime, who: Person, code: str | None, **extra: object
-) -> dict[str, object]:
+    client: httpx.AsyncClient, runtime: Runtime, who: Person, code: str | None, **extra: Any
+) -> dict[str, Any]:
     placed = await order_with(client, who, code, **extra)
     assert placed.status_code == 201, placed.text
-    order = await finished(client, runtime, who, placed.json()["id"])
+    order: dict[str, Any] = await finished(client, runtime, who, placed.json()["id"])
     assert (order["status"], order["payment"]["status"]) == ("succeeded", "captured"), order
     return order
 

@@ -57,7 +57,7 @@ class PromoRepository:
             .where(PromoRedemption.promo_code_id == code_id)
             .group_by(PromoRedemption.status)
         )
-        return {status: int(count) for status, count in rows.tuples()}
+        return {status: int(count) for status, count in rows}
 
     # ---- the total limit -----------------------------------------------------------------
 
