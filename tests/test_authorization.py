@@ -90,6 +90,14 @@ LIMIT_RULE = {"scope": "card", "window_seconds": 3600, "max_count": 1, "descript
 SIGNAL = {"weight": 1, "params": {"declines": 3, "window_seconds": 3600}}
 THRESHOLDS = {"review_score": 50, "reject_score": 100}
 TOPUP_POLICY = presets()["topup"].model_dump(mode="json")
+PROMO_TERMS = {
+    "code": "{fresh_promo_name}",
+    "kind": "fixed",
+    "amount_off": 100,
+    "valid_from": "2026-01-01T00:00:00+00:00",
+    "valid_until": "2100-01-01T00:00:00+00:00",
+}
+PROMO_PREVIEW = {"code": "{promo_code}", "product_id": "ng-mtn-2500"}
 
 # fmt: off
 TABLE = [
@@ -140,6 +148,8 @@ TABLE = [
     Row("POST", "/v1/refund-requests", OWNED, 201, body=REFUND_BODY),
     Row("GET", "/v1/refund-requests", ACCOUNT, 200, lists="refund"),
     Row("GET", "/v1/refund-requests/{request_id}", OWNED, 200, "/v1/refund-requests/{refund}"),
+    # promo codes: a preview reserves nothing, so every account may ask
+    Row("POST", "/v1/promo-codes/preview", ACCOUNT, 200, body=PROMO_PREVIEW),
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),
@@ -179,6 +189,12 @@ TABLE = [
     Row("PUT", "/v1/admin/rules/thresholds", ADMINS, 200, body=THRESHOLDS),
     Row("PUT", "/v1/admin/refund-policies/{product_type}", ADMINS, 200,
         "/v1/admin/refund-policies/topup", TOPUP_POLICY),
+    Row("POST", "/v1/admin/promo-codes", ADMINS, 201, body=PROMO_TERMS),
+    Row("GET", "/v1/admin/promo-codes", ADMINS, 200),
+    Row("GET", "/v1/admin/promo-codes/{code_id}", ADMINS, 200,
+        "/v1/admin/promo-codes/{promo_code_id}"),
+    Row("PATCH", "/v1/admin/promo-codes/{code_id}", ADMINS, 200,
+        "/v1/admin/promo-codes/{promo_code_id}", {"enabled": True}),
 ]
 # fmt: on
 ROWS = {(row.method, row.route): row for row in TABLE}
