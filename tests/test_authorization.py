@@ -104,6 +104,14 @@ LIMIT_RULE = {"scope": "card", "window_seconds": 3600, "max_count": 1, "descript
 SIGNAL = {"weight": 1, "params": {"declines": 3, "window_seconds": 3600}}
 THRESHOLDS = {"review_score": 50, "reject_score": 100}
 TOPUP_POLICY = presets()["topup"].model_dump(mode="json")
+PROMO_TERMS = {
+    "code": "{fresh_promo_name}",
+    "kind": "fixed",
+    "amount_off": 100,
+    "valid_from": "2026-01-01T00:00:00+00:00",
+    "valid_until": "2100-01-01T00:00:00+00:00",
+}
+PROMO_PREVIEW = {"code": "{promo_code}", "product_id": "ng-mtn-2500"}
 
 # fmt: off
 TABLE = [
@@ -175,6 +183,8 @@ TABLE = [
     Row("POST", "/v1/schedules/{schedule_id}/resume", OWNED, 200,
         "/v1/schedules/{schedule}/resume"),
     Row("DELETE", "/v1/schedules/{schedule_id}", OWNED, 204, "/v1/schedules/{schedule}"),
+    # promo codes: a preview reserves nothing, so every account may ask
+    Row("POST", "/v1/promo-codes/preview", ACCOUNT, 200, body=PROMO_PREVIEW),
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),
@@ -221,6 +231,12 @@ TABLE = [
     Row("POST", "/v1/admin/operator-promotions", ADMINS, 201, body=OPERATOR_PROMOTION),
     Row("PATCH", "/v1/admin/operator-promotions/{promotion_id}", ADMINS, 200,
         "/v1/admin/operator-promotions/{operator_promotion}", {"enabled": False}),
+    Row("POST", "/v1/admin/promo-codes", ADMINS, 201, body=PROMO_TERMS),
+    Row("GET", "/v1/admin/promo-codes", ADMINS, 200),
+    Row("GET", "/v1/admin/promo-codes/{code_id}", ADMINS, 200,
+        "/v1/admin/promo-codes/{promo_code_id}"),
+    Row("PATCH", "/v1/admin/promo-codes/{code_id}", ADMINS, 200,
+        "/v1/admin/promo-codes/{promo_code_id}", {"enabled": True}),
 ]
 # fmt: on
 ROWS = {(row.method, row.route): row for row in TABLE}

@@ -37,6 +37,8 @@ from topup.orders.endpoints import callbacks_router
 from topup.orders.endpoints import router as orders_router
 from topup.payments.endpoints import router as cards_router
 from topup.pins.endpoints import router as pins_sandbox_router
+from topup.promotions.endpoints import admin_router as promo_admin_router
+from topup.promotions.endpoints import router as promo_router
 from topup.refunds.endpoints import router as refunds_router
 from topup.refunds.endpoints import staff_router as refunds_staff_router
 from topup.runtime import Runtime, build_runtime
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(admin_router)
     app.include_router(refunds_staff_router)
     app.include_router(catalogue_admin_router)
+    app.include_router(promo_router)
+    app.include_router(promo_admin_router)
     _add_operations(app)
     storefront.mount(app)  # last: the API's paths come first
     return app

@@ -10,6 +10,7 @@ from topup.notifications import models as notifications_models
 from topup.orders import models as orders_models
 from topup.payments import models as payments_models
 from topup.pins import models as pins_models
+from topup.promotions import models as promotions_models
 from topup.providers.payments import sandbox_models
 from topup.providers.suppliers import simulator_models
 from topup.refunds import models as refunds_models
@@ -30,6 +31,7 @@ __all__ = [
     "orders_models",
     "payments_models",
     "pins_models",
+    "promotions_models",
     "refunds_models",
     "risk_models",
     "sandbox_clock",

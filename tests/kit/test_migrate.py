@@ -49,9 +49,10 @@ RISK_TABLES = {
 }
 WALLET_AND_REFUND_TABLES = {"wallet_fundings", "refund_policies", "refund_requests"}
 SCHEDULE_TABLES = {"schedules", "schedule_runs"}
-PROMOTION_TABLES = {"operator_promotions", "promotion_syncs"}
+OPERATOR_PROMOTION_TABLES = {"operator_promotions", "promotion_syncs"}
 PIN_TABLES = {"order_pins"}
 SUBSCRIPTION_TABLES = {"subscriptions", "subscription_charges"}
+PROMO_CODE_TABLES = {"promo_codes", "promo_customer_uses", "promo_redemptions"}
 CUSTOMERS = metadata.tables["customers"]
 
 
@@ -158,9 +159,10 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
-        | PROMOTION_TABLES
+        | OPERATOR_PROMOTION_TABLES
         | PIN_TABLES
         | SUBSCRIPTION_TABLES
+        | PROMO_CODE_TABLES
         | {"alembic_version"}
     )
 
@@ -291,9 +293,10 @@ async def test_downgrade_to_0001_drops_exactly_the_later_tables(
         | RISK_TABLES
         | WALLET_AND_REFUND_TABLES
         | SCHEDULE_TABLES
-        | PROMOTION_TABLES
+        | OPERATOR_PROMOTION_TABLES
         | PIN_TABLES
         | SUBSCRIPTION_TABLES
+        | PROMO_CODE_TABLES
     )
     assert await tables(fresh_engine) == CATALOGUE_TABLES | {"alembic_version"}
     assert await count_rows(fresh_engine, Country) == countries  # the catalogue is kept

@@ -59,6 +59,7 @@ def request_from(body: OrderIn) -> PlaceOrder:
         message=body.message,
         confirm_duplicate=body.confirm_duplicate,
         wallet=bool(body.payment.wallet),
+        promo_code=body.promo_code,
     )
 
 
@@ -100,7 +101,8 @@ async def repeat_request(
     runtime: Runtime, customer: Customer, order_id: str, confirm_duplicate: bool
 ) -> PlaceOrder:
     """The same recipient and product as an earlier order, paid the same way: from the
-    wallet, or with the same saved card."""
+    wallet, or with the same saved card. A promo code is never applied again: each use of
+    a code is its own choice at checkout."""
     async with runtime.session_factory() as session:
         previous = await OrderRepository(session).order_of(customer.id, order_id)
     if previous is None or previous.recipient_phone is None:

@@ -4,7 +4,9 @@
   orders in flight; paid from the wallet, the hold is on the customer's wallet instead,
   placed with the order itself;
 - succeeded: the hold posted, then the price split out of orders in flight into sales
-  (the supplier cost), service fees and VAT payable, and the supplier cost owed;
+  (the supplier cost), service fees and VAT payable, and the supplier cost owed; a promo
+  code's discount is funded from the promotions account into orders in flight in the same
+  entry, so sales, fees and VAT get the whole list price and orders in flight nets to zero;
 - failed: the hold voided, nothing moved.
 
 Every entry's idempotency key derives from the order id, so a repeated step writes nothing.
@@ -27,6 +29,9 @@ SALES = "sales:EUR"
 FEES = "service_fees:EUR"
 VAT = "vat_payable:EUR"
 COST_OF_SALES = "cost_of_sales:EUR"
+# What discounts cost us: a contra-revenue account, debited by each delivered order's
+# discount (the customer paid the list price less it; the hold only ever held what was paid).
+PROMOTIONS = "promotions:EUR"
 # A hold outlives the order's 24 hours a little, so the order always resolves it first.
 HOLD_MARGIN = timedelta(hours=1)
 
@@ -69,17 +74,22 @@ async def wallet_hold(session: AsyncSession, order: Order) -> str:
 async def capture(session: AsyncSession, order: Order, *, supplier: str) -> None:
     assert order.hold_transfer_id is not None
     payable = f"supplier_payable:{supplier}:EUR"
-    await _accounts(
-        session,
+    accounts = [
         (SALES, "sales"),
         (FEES, "service_fees"),
         (VAT, "vat_payable"),
         (COST_OF_SALES, "cost_of_sales"),
         (payable, "supplier_payable"),
-    )
+    ]
+    if order.discount_amount > 0:
+        accounts.append((PROMOTIONS, "promotions"))
+    await _accounts(session, *accounts)
     await ledger.post_hold(session, order.hold_transfer_id, idempotency_key=f"{order.id}:capture")
+    movements = []
+    if order.discount_amount > 0:
+        movements.append(ledger.Movement(PROMOTIONS, IN_FLIGHT, Money(order.discount_amount, EUR)))
     parts = [(SALES, order.cost_amount), (FEES, order.fee_amount), (VAT, order.vat_amount)]
-    movements = [
+    movements += [
         ledger.Movement(IN_FLIGHT, account, Money(amount, EUR))
         for account, amount in parts
         if amount > 0

@@ -32,6 +32,7 @@ from topup.orders import ledger_entries
 from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.repository import OrderRepository
 from topup.pins import service as pins
+from topup.promotions.service import settle_redemption
 from topup.providers.payments.base import AuthorizationStatus, PaymentGateway, PaymentStateError
 from topup.providers.suppliers.base import (
     PinDelivery,
@@ -124,6 +125,9 @@ async def _record(
             return
         await change(session, current)
         current.updated_at = clock.now()
+        # Every end of an order is recorded here: a promo code's use is kept or given back
+        # in the same transaction as the outcome.
+        await settle_redemption(session, current)
 
 
 # ---- created: authorize the card ---------------------------------------------------------

@@ -63,6 +63,7 @@ class Order(Base):
         CheckConstraint(
             "refunded_amount >= 0 AND refunded_amount <= price_amount", name="refunds_within_price"
         ),
+        CheckConstraint("discount_amount >= 0", name="discount_not_negative"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -81,11 +82,20 @@ class Order(Base):
     # Snapshots taken when the order was placed: later catalogue changes do not touch them.
     local_amount: Mapped[int] = mapped_column(BigInteger)
     local_currency: Mapped[str] = mapped_column(String(3))
-    price_amount: Mapped[int] = mapped_column(BigInteger)  # EUR cents, fee and VAT included
-    # How the price splits, in EUR cents: supplier cost + service fee + VAT = price.
+    # EUR cents, fee and VAT included: what the customer pays (a discount already taken off).
+    price_amount: Mapped[int] = mapped_column(BigInteger)
+    # How the list price splits, in EUR cents: supplier cost + service fee + VAT = price
+    # (+ the discount, if a promo code took one off).
     cost_amount: Mapped[int] = mapped_column(BigInteger)
     fee_amount: Mapped[int] = mapped_column(BigInteger)
     vat_amount: Mapped[int] = mapped_column(BigInteger)
+    # A promo code's discount, EUR cents (topup/promotions): ``price_amount`` stays what
+    # the customer pays, so holds, captures, refunds and limits all see money really paid,
+    # and cost + fee + VAT = price_amount + discount_amount (the list price).
+    discount_amount: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    promo_code_id: Mapped[str | None] = mapped_column(ForeignKey("promo_codes.id"))
+    # The code as applied, kept on the order so its JSON needs no second query.
+    promo_code: Mapped[str | None] = mapped_column(String(40))
     message: Mapped[str | None] = mapped_column(String(30))
     payment_method: Mapped[str] = mapped_column(String(8))
     card_id: Mapped[str | None] = mapped_column(String(40))

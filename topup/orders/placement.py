@@ -50,6 +50,10 @@ def order_out(order: Order, *, pin: PinOut | None = None) -> dict[str, Any]:
         updated_at=order.updated_at,
         product_type=order.product_type,
         pin=pin,
+        discount=(
+            {"amount": order.discount_amount, "currency": "EUR"} if order.discount_amount else None
+        ),
+        promo_code=order.promo_code,
     ).model_dump(mode="json")
 
 

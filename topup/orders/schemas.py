@@ -43,6 +43,8 @@ class OrderIn(_Body):
     payment: PaymentIn
     message: Annotated[str, Field(max_length=200)] | None = None
     confirm_duplicate: bool = False
+    # Topup's addition: a promo code (any case); refused with a promo_code_* error.
+    promo_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
 
 
 class OperatorRefOut(BaseModel):
@@ -76,6 +78,10 @@ class OrderOut(BaseModel):
     # only (never in the list, nor in a stored idempotent answer).
     product_type: str = "topup"
     pin: PinOut | None = None
+    # Topup's additions: the promo code applied and its discount (``price`` is what was
+    # paid, the discount already taken off).
+    discount: AmountOut | None = None
+    promo_code: str | None = None
 
 
 class OrderList(BaseModel):

@@ -28,6 +28,7 @@ from topup.orders.repository import OrderRepository
 from topup.payments.models import SavedCard
 from topup.payments.repository import CardRepository
 from topup.payments.service import keep_card
+from topup.promotions import service as promotions
 from topup.providers.payments.base import (
     CardDetails,
     CardRejected,
@@ -64,6 +65,7 @@ class PlaceOrder:
     # Set only by topup.subscriptions: a monthly plan is sold as a subscription, never
     # one-off, since its charges follow the plan's billing and refund rules.
     subscription: bool = False
+    promo_code: str | None = None  # a code the customer typed (topup/promotions)
 
 
 @dataclass(frozen=True)
@@ -109,10 +111,12 @@ async def place_order(
     local_amount = local_amount_of(product, request.amount, request.amount_currency)
     card = None if request.wallet else await _card(session, gateway, customer, request)
     split = split_price(product, local_amount)
+    promo = await _promotion(session, customer, request, product, found, split.price)
+    # What the customer pays: the list price less any discount. The hold, the risk limits
+    # and later refunds all count this, the money really paid.
+    price = promo.price if promo else split.price
     if request.wallet:  # refused before anything is judged or written
-        ensure_available(
-            await balance_of(session, customer.id), split.price, field="payment.wallet"
-        )
+        ensure_available(await balance_of(session, customer.id), price, field="payment.wallet")
     order_id = new_id("ord")
     # Judged before the card is touched: a rejected order never reaches the gateway.
     verdict = await risk.assess(
@@ -122,7 +126,7 @@ async def place_order(
             customer=customer,
             recipient=found.e164,
             market=found.country.iso2,
-            price=split.price,
+            price=price,
             card_fingerprint=card.fingerprint if card else None,
             card_country=card.country if card else None,
             confirm_duplicate=request.confirm_duplicate,
@@ -144,7 +148,10 @@ async def place_order(
         product_id=product.id,
         local_amount=local_amount,
         local_currency=product.currency,
-        price_amount=split.price,
+        price_amount=price,
+        discount_amount=promo.discount if promo else 0,
+        promo_code_id=promo.code.id if promo else None,
+        promo_code=promo.code.code if promo else None,
         cost_amount=split.cost,
         fee_amount=split.fee,
         vat_amount=split.vat,
@@ -173,6 +180,9 @@ async def place_order(
     )
     OrderRepository(session).add(order)
     await session.flush()
+    if promo is not None and not rejected:
+        # A rejected order never holds a use: it ends here, with nothing to give back.
+        await promotions.reserve(session, promo, order)
     if card is None and not rejected:
         # The wallet is charged as the order is placed, in the same transaction: the hold
         # is the reservation, and the ledger refuses it if another spend got there first.
@@ -183,6 +193,20 @@ async def place_order(
             raise
         order.payment_status = PaymentStatus.authorized.value
     return order
+
+
+async def _promotion(
+    session: AsyncSession,
+    customer: Customer,
+    request: PlaceOrder,
+    product: ProductEntry,
+    found: LookupResult,
+    list_price: int,
+) -> promotions.Applied | None:
+    if request.promo_code is None:
+        return None
+    target = promotions.Target(customer.id, product, found.country.iso2, list_price)
+    return await promotions.apply(session, request.promo_code, target)
 
 
 async def _recipient(

@@ -1,0 +1,1 @@
+"""Promo codes: discounts a customer types at checkout, reserved with the order."""
