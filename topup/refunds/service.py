@@ -195,7 +195,8 @@ async def quote_for(
         )
     policy, version = await policy_for(session, order.product_type)
     captured = order.payment_status == PaymentStatus.captured
-    remaining = None
+    # A calling card's balance came from the supplier (``remaining_balance``); a plan's
+    # unused share is ours to count.
     if order.product_type == ProductType.plan:  # refuses a renewal outright
         remaining = await plan_remaining(session, order, now=clock.now())
     purchase = Purchase(
