@@ -92,7 +92,11 @@ def at(year: int, month: int, day: int, *time: int) -> datetime:
 
 
 def move_to(moment: datetime) -> None:
-    """Set the clock to ``moment`` (it only moves forward)."""
+    """Set the clock to ``moment`` (it only moves forward) and keep it there. A still
+    clock, not one that follows the wall clock from ``moment``: the worker's round meets
+    every due row the session's earlier tests left (schedules due long ago, orders in
+    flight), and at 23:59:59 a round that lasts a second would bill the next month."""
+    clock.stop()
     clock.advance((moment - clock.now()).total_seconds())
 
 

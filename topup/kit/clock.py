@@ -9,10 +9,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
+# Set by :func:`stop`: the wall-clock moment "now" stays at, plus the offset.
+_stopped_at: datetime | None = None
 
 
 def now() -> datetime:
-    return datetime.now(UTC) + _offset
+    wall = datetime.now(UTC) if _stopped_at is None else _stopped_at
+    return wall + _offset
+
+
+def stop() -> datetime:
+    """Stop the clock where it is: from then on it moves only by :func:`advance`, until
+    :func:`reset`. For tests that need a moment to last while work runs (the second
+    before midnight, say, whatever the worker's round finds to do); returns now."""
+    global _stopped_at
+    if _stopped_at is None:
+        _stopped_at = datetime.now(UTC)
+    return now()
 
 
 def advance(seconds: float) -> datetime:
@@ -25,8 +38,9 @@ def advance(seconds: float) -> datetime:
 
 
 def reset() -> None:
-    global _offset
+    global _offset, _stopped_at
     _offset = timedelta(0)
+    _stopped_at = None
 
 
 def offset_seconds() -> float:
