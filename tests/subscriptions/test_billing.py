@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 
 from tests.accounts.helpers import PASSWORD
 from tests.subscriptions.conftest import (
@@ -22,11 +23,14 @@ from tests.subscriptions.conftest import (
     work,
 )
 from topup.kit import clock
+from topup.kit.db import unit_of_work
 from topup.ledger.checks import check_ledger
+from topup.providers.suppliers.base import NumberInfo
 from topup.runtime import Runtime
 from topup.subscriptions import billing, tasks
 from topup.subscriptions.cycles import charge_key, cycle_end, cycle_of, next_first
 from topup.subscriptions.models import Subscription
+from topup.subscriptions.repository import SubscriptionRepository
 
 MakeSubscriber = Callable[..., Awaitable[Subscriber]]
 
@@ -266,3 +270,39 @@ async def test_deleting_the_account_ends_its_plans_at_once(
             "account_deleted",
             None,
         )
+
+
+async def test_a_renewal_looks_the_number_up_before_it_locks_the_subscription(
+    subscriber: MakeSubscriber, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    move_to(at(2030, 5, 20))
+    person = await subscriber()
+    phone = recipient()
+    subscription_id = (await person.subscribe(phone)).json()["id"]
+    move_to(at(2030, 6, 1))
+    supplier = runtime.number_lookup
+    locked_during_lookup: list[str] = []
+
+    class LocksWhileLookingUp:
+        """The supplier's lookup, during which another transaction locks the row: it
+        gets the lock only if the renewal does not hold it across the call."""
+
+        async def lookup(self, e164: str) -> NumberInfo:
+            if e164 == phone:
+                async with unit_of_work(runtime.session_factory) as session:
+                    if runtime.settings.database_url.startswith("postgresql"):  # fail, not hang
+                        await session.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    repository = SubscriptionRepository(session)
+                    assert await repository.subscription(subscription_id, for_update=True)
+                locked_during_lookup.append(e164)
+            return await supplier.lookup(e164)
+
+    monkeypatch.setattr(runtime, "number_lookup", LocksWhileLookingUp())
+    await work(runtime)
+
+    assert locked_during_lookup == [phone]  # looked up once, for the charge and its order
+    made = await charges(runtime, subscription_id)
+    assert [(charge.cycle, charge.status) for charge in made] == [
+        ("2030-05", "succeeded"),
+        ("2030-06", "succeeded"),
+    ]

@@ -97,10 +97,15 @@ async def place_order(
     gateway: PaymentGateway,
     customer: Customer,
     request: PlaceOrder,
+    found: LookupResult | None = None,
 ) -> Order:
+    """``found``: the recipient as :func:`look_up_recipient` gave it before the caller
+    opened a transaction holding a lock (a plan's renewal), so that no lock is held
+    across the supplier's lookup; otherwise the number is looked up here."""
     ensure_can_buy(customer)
     message = checked_message(request.message)
-    found = await _recipient(snapshot, number_lookup, request.recipient_phone)
+    if found is None or found.e164 != request.recipient_phone:
+        found = await look_up_recipient(snapshot, number_lookup, request.recipient_phone)
     product = product_for(snapshot, found, request.product_id)
     if product.product_type == ProductType.plan and not request.subscription:
         raise InvalidInput(
@@ -209,9 +214,10 @@ async def _promotion(
     return await promotions.apply(session, request.promo_code, target)
 
 
-async def _recipient(
+async def look_up_recipient(
     snapshot: CatalogueSnapshot, number_lookup: NumberLookup, phone: str
 ) -> LookupResult:
+    """The recipient's operator, as an order checks it (a call to the supplier)."""
     try:
         return await look_up_number(snapshot, number_lookup, phone=phone)
     except InvalidInput as error:  # the lookup names "phone"; here the field is the recipient

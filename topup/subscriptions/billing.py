@@ -30,11 +30,12 @@ from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError
 from topup.kit.ids import new_id
+from topup.lookup.service import LookupResult
 from topup.notifications import subscriptions as subscription_messages
 from topup.orders.lifecycle import drive
 from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from topup.orders.repository import OrderRepository
-from topup.orders.service import PlaceOrder, place_order
+from topup.orders.service import PlaceOrder, look_up_recipient, place_order
 from topup.runtime import Runtime
 from topup.subscriptions.cycles import charge_key, cycle_end, cycle_of, cycle_start
 from topup.subscriptions.models import (
@@ -72,8 +73,12 @@ async def follow_first_charge(runtime: Runtime, subscription_id: str, order_id: 
 
 
 async def _step(runtime: Runtime, subscription_id: str) -> str | None:
-    """One transaction on the subscription; returns the id of an order it placed."""
+    """One transaction on the subscription; returns the id of an order it placed. A
+    charge's number lookup (a call to the supplier) is made before that transaction:
+    the lock it takes would otherwise be held across the call (on SQLite, every other
+    writer would wait for the supplier)."""
     snapshot = await runtime.catalogue.get()
+    found = await _recipient_if_due(runtime, snapshot, subscription_id)
     async with unit_of_work(runtime.session_factory) as session:
         repository = SubscriptionRepository(session)
         subscription = await repository.subscription(subscription_id, for_update=True)
@@ -86,7 +91,39 @@ async def _step(runtime: Runtime, subscription_id: str) -> str | None:
         if not charge_due(subscription, now):
             _rest(subscription, now)
             return None
-        return await _charge(runtime, session, snapshot, subscription, now)
+        if found is None or not _same_recipient(found, subscription):
+            # It fell due between the read and the lock: the next round charges it.
+            subscription.due_at = now
+            return None
+        return await _charge(session, snapshot, runtime, subscription, found, now)
+
+
+# The recipient as looked up before the charge's transaction, or the refusal of the lookup
+# (it fails the attempt as a refusal of the order would).
+Recipient = LookupResult | AppError
+
+
+async def _recipient_if_due(
+    runtime: Runtime, snapshot: CatalogueSnapshot, subscription_id: str
+) -> Recipient | None:
+    """The recipient looked up when a read without a lock finds a charge due; ``None``
+    when nothing is to be charged now. The locked transaction decides again."""
+    async with runtime.session_factory() as session:
+        subscription = await SubscriptionRepository(session).subscription(subscription_id)
+    if subscription is None or subscription.pending_order_id is not None:
+        return None
+    if not charge_due(subscription, clock.now()):
+        return None
+    try:
+        return await look_up_recipient(
+            snapshot, runtime.number_lookup, subscription.recipient_phone
+        )
+    except AppError as refusal:
+        return refusal
+
+
+def _same_recipient(found: Recipient, subscription: Subscription) -> bool:
+    return isinstance(found, AppError) or found.e164 == subscription.recipient_phone
 
 
 def charge_due(subscription: Subscription, now: datetime) -> bool:
@@ -125,10 +162,11 @@ def _no_more_charges(subscription: Subscription) -> None:
 
 
 async def _charge(
-    runtime: Runtime,
     session: AsyncSession,
     snapshot: CatalogueSnapshot,
+    runtime: Runtime,
     subscription: Subscription,
+    found: Recipient,
     now: datetime,
 ) -> str | None:
     assert subscription.next_cycle is not None
@@ -150,6 +188,8 @@ async def _charge(
     try:
         if customer is None:
             raise AppError("The account no longer exists.", code=ACCOUNT_CLOSED)
+        if isinstance(found, AppError):
+            raise found
         async with session.begin_nested():  # a refusal undoes only the order's own writes
             order = await place_order(
                 session,
@@ -158,9 +198,14 @@ async def _charge(
                 gateway=runtime.payment_gateway,
                 customer=customer,
                 request=charge_request(subscription),
+                found=found,
             )
     except AppError as refusal:  # no order was placed: this attempt failed as it began
-        log.info("subscription_charge_refused", subscription_id=subscription.id, code=refusal.code)
+        log.info(
+            "subscription_charge_refused",
+            subscription_id=subscription.id,
+            failure_code=refusal.code,
+        )
         charge.status = ChargeStatus.failed.value
         charge.failure_code = refusal.code
         charge.settled_at = now
