@@ -6,6 +6,7 @@ import re
 
 import httpx
 
+from tests.accounts.helpers import bearer
 from tests.storefront.support import (
     DECLINED_CARD,
     RECIPIENT_SHOWN,
@@ -17,9 +18,13 @@ from tests.storefront.support import (
     pay,
     read,
     review_page,
+    session_token,
     settled,
     submit,
 )
+from tests.subscriptions.conftest import PLAN, recipient
+from topup.kit.ids import new_id
+from topup.orders.repository import OrderRepository
 from topup.runtime import Runtime
 
 CARD_ID = re.compile(r'action="/cards/(card_[0-9a-f]{32})/remove"')
@@ -58,6 +63,36 @@ async def test_purchases_list_each_order_with_its_status(
     assert form_on(page.text, f"/orders/{delivered}/repeat").fields["idempotency_key"]
     assert f'action="/orders/{declined}/repeat"' not in page.text
     assert f'href="/orders/{delivered}"' in page.text
+
+
+async def test_a_plan_is_listed_without_a_send_again_button(
+    logged_in_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    client = logged_in_client
+    topup = order_id_from(await pay(client, save_card="yes"))
+    assert await settled(client, runtime, topup) == "succeeded"
+    api = bearer(session_token(client))
+    [card] = (await client.get("/v1/cards", headers=api)).json()["data"]
+    body = {"plan_id": PLAN, "recipient_phone": recipient(), "card_id": card["id"]}
+    subscribed = await client.post(
+        "/v1/subscriptions", json=body, headers=api | {"Idempotency-Key": new_id("key")}
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    await runtime.detached.settle()
+    plan = subscribed.json()["charges"][0]["order_id"]
+    async with runtime.session_factory() as session:
+        charged = await OrderRepository(session).order(plan)
+    assert charged is not None
+    assert (charged.product_type, charged.card_id) == ("plan", card["id"])  # paid by a saved card
+
+    page = await client.get("/purchases")
+
+    assert purchase_ids(page.text) == [plan, topup]
+    # A plan is renewed by its subscription on the 1st: bought again, it would be a second
+    # plan that the API refuses (product_requires_subscription).
+    assert "again" not in element(page.text, f"order-{plan}").text
+    assert f'action="/orders/{plan}/repeat"' not in page.text
+    assert form_on(page.text, f"/orders/{topup}/repeat").fields["idempotency_key"]
 
 
 async def test_repeating_a_purchase_pays_with_the_same_card(

@@ -53,6 +53,25 @@ async def test_a_plan_cannot_be_bought_as_a_one_off_order(
     assert await orders_for(runtime, buyer.id) == []
 
 
+async def test_a_plans_charge_cannot_be_repeated_as_a_one_off_order(
+    subscriber: MakeSubscriber, runtime: Runtime
+) -> None:
+    person = await subscriber()
+    created = (await person.subscribe(recipient())).json()
+    [charge] = await orders_for(runtime, person.id)
+
+    response = await person.http.post(
+        f"/v1/orders/{charge.id}/repeat",
+        headers=await person.headers() | {"Idempotency-Key": new_id("key")},
+    )
+
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["code"], error["field"]) == ("product_requires_subscription", "product_id")
+    assert [order.id for order in await orders_for(runtime, person.id)] == [charge.id]
+    assert created["charges"][0]["order_id"] == charge.id
+
+
 async def test_the_storefront_does_not_offer_a_plan(client: httpx.AsyncClient) -> None:
     page = await client.get("/topup", params={"phone": "+2348031234567"})
 
