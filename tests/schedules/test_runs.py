@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -34,8 +35,11 @@ from tests.schedules.conftest import (
 )
 from topup.accounts.policy import email_key
 from topup.kit import clock, faults
+from topup.orders import placement
+from topup.orders.placement import Placed
 from topup.providers.suppliers.prefix import PrefixLookup
 from topup.runtime import Runtime
+from topup.schedules import runs
 from topup.schedules.runs import RETRY_DELAYS, run_key, run_schedule
 from topup.schedules.tasks import LEASE, run_due
 from topup.worker import run_round
@@ -148,6 +152,36 @@ async def test_a_crash_between_placing_the_order_and_recording_it_places_no_seco
     assert (schedule.last_order_id, schedule.failed_attempts) == (placed.id, 0)
     assert schedule.next_run_at == parse(made["next_run_at"]) + timedelta(days=7)
     await assert_ledger_clean(runtime)
+
+
+@pytest.mark.parametrize("change", ["cancel", "pause"])
+async def test_a_schedule_stopped_after_its_run_was_decided_places_no_order(
+    runtime: Runtime, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    who = await holder(runtime, client)
+    made = await create(client, who)
+    path = f"/v1/schedules/{made['id']}"
+    place_once = placement.place_once
+
+    async def customer_stops_it_first(*args: Any, **kwargs: Any) -> Placed:
+        """The customer's click lands after the intent row, just before the order."""
+        if change == "cancel":
+            stopped = await client.delete(path, headers=who.headers)
+        else:
+            stopped = await client.post(f"{path}/pause", headers=who.headers)
+        assert stopped.status_code in {200, 204}, stopped.text
+        return await place_once(*args, **kwargs)
+
+    monkeypatch.setattr(runs, "place_once", customer_stops_it_first)
+    await run_due(runtime)
+    monkeypatch.undo()
+    await rounds(runtime, 2)
+
+    assert await orders_of_customer(runtime, who.id) == []
+    [run] = await runs_of(runtime, made["id"])
+    assert (run.order_id, run.outcome) == (None, "refused")
+    expected = "cancelled" if change == "cancel" else "paused"
+    assert (await stored(runtime, made["id"])).status == expected
 
 
 async def test_a_failing_number_is_retried_then_the_schedule_pauses_with_an_email(

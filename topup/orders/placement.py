@@ -7,13 +7,17 @@ worker on the same due row, answer with the order the first one placed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.models import Customer
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError
+from topup.lookup.service import LookupResult
 from topup.orders.models import Order
 from topup.orders.schemas import OrderOut
 from topup.orders.service import PlaceOrder, place_order
@@ -26,6 +30,9 @@ from topup.runtime import Runtime
 AUDITED_REFUSALS = frozenset(
     {"account_blocked", "card_blocked", "duplicate_recipient", "profile_incomplete"}
 )
+
+# Run first in the order's transaction; raises an AppError to refuse the placement.
+Guard = Callable[[AsyncSession], Awaitable[None]]
 
 
 def order_out(order: Order, *, pin: PinOut | None = None) -> dict[str, Any]:
@@ -73,8 +80,16 @@ async def place_once(
     scope: str,
     fingerprint_body: Any,
     request: PlaceOrder,
+    *,
+    found: LookupResult | None = None,
+    guard: Guard | None = None,
 ) -> Placed:
-    """Place an order under an idempotency key: the API and the pages both come here."""
+    """Place an order under an idempotency key: the API and the pages both come here.
+
+    The worker passes ``found``, the recipient it looked up beforehand, and a ``guard``
+    run first in the order's transaction (a scheduled run locks its schedule and checks
+    it is still active): with the lookup made before, that lock is held across no call
+    to the supplier. A guard refuses by raising an :class:`AppError`."""
     claimed = await idempotency.claim_request(
         runtime.session_factory,
         secret=runtime.settings.secret_key,
@@ -90,6 +105,8 @@ async def place_once(
             idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
         ):
+            if guard is not None:
+                await guard(session)
             order = await place_order(
                 session,
                 snapshot=await runtime.catalogue.get(),
@@ -97,6 +114,7 @@ async def place_once(
                 gateway=runtime.payment_gateway,
                 customer=customer,
                 request=request,
+                found=found,
             )
             answer = order_out(order)
             # Raises when a retry took the key over: this order then rolls back.

@@ -32,12 +32,13 @@ from topup.accounts.models import Customer, CustomerStatus
 from topup.accounts.repository import AccountRepository
 from topup.kit import clock, faults
 from topup.kit.db import unit_of_work
-from topup.kit.errors import AppError
+from topup.kit.errors import AppError, Conflict
 from topup.kit.ids import new_id
+from topup.lookup.service import LookupResult
 from topup.notifications import schedules as schedule_messages
 from topup.orders.lifecycle import drive
 from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus
-from topup.orders.placement import place_once
+from topup.orders.placement import Guard, place_once
 from topup.orders.service import PlaceOrder
 from topup.runtime import Runtime
 from topup.schedules.dates import Every, next_after
@@ -62,6 +63,8 @@ MAX_FAILED_ATTEMPTS = len(RETRY_DELAYS) + 1
 # order may stay pending for 24 hours).
 FOLLOW_MIN, FOLLOW_MAX = timedelta(seconds=30), timedelta(minutes=30)
 IN_USE = "idempotency_key_in_use"
+# A run's guard found the schedule paused or cancelled after the intent was written.
+SCHEDULE_MOVED = "schedule_not_active"
 
 # Refusals no retry can change: the schedule pauses at once, with the reason the customer
 # reads. Any other refusal (an operator paused for an hour, say) is retried.
@@ -122,7 +125,8 @@ async def _attempt(runtime: Runtime, schedule: Schedule) -> None:
     if intent is None:
         # The decision to run is taken once, before the intent is written; a worker that
         # finds the intent (after a crash, or beside another worker) only finishes it.
-        if not await _recipient_still_fits(runtime, schedule):
+        found = await _recipient_still_fits(runtime, schedule)
+        if found is None:
             return
         if not await _write_intent(runtime, schedule):
             return  # another worker wrote it first and is placing the order
@@ -131,7 +135,11 @@ async def _attempt(runtime: Runtime, schedule: Schedule) -> None:
         await _record(runtime, schedule, _placed(intent.order_id))
         await follow(runtime, schedule.id, intent.order_id)
         return
-    await _place(runtime, schedule, customer)
+    else:
+        found = await _recipient_for_intent(runtime, schedule)
+        if found is None:
+            return
+    await _place(runtime, schedule, customer, found)
 
 
 async def _cancelled(session: AsyncSession, row: Schedule) -> None:
@@ -146,19 +154,20 @@ async def _customer(runtime: Runtime, customer_id: str) -> Customer | None:
     return customer
 
 
-async def _recipient_still_fits(runtime: Runtime, schedule: Schedule) -> bool:
+async def _recipient_still_fits(runtime: Runtime, schedule: Schedule) -> LookupResult | None:
     """The number looked up as an order would: a refusal counts as a failed attempt, and
     another operator than the schedule's pauses it at once (the product and its price
-    belong to the old one: better ask the customer than top up the wrong network)."""
+    belong to the old one: better ask the customer than top up the wrong network).
+    ``None`` when no order is to be placed; otherwise the recipient the order is for."""
     assert schedule.recipient_phone is not None
     lookups = Lookups(await runtime.catalogue.get(), runtime.number_lookup)
     try:
         found = await recipient(lookups, schedule.recipient_phone)
     except AppError as refusal:
         await _record(runtime, schedule, _refused(refusal.code, None))
-        return False
+        return None
     if found.operator.id == schedule.operator_id:
-        return True
+        return found
     new_operator = found.operator.name
 
     async def moved(session: AsyncSession, row: Schedule) -> None:
@@ -168,7 +177,20 @@ async def _recipient_still_fits(runtime: Runtime, schedule: Schedule) -> bool:
         await schedule_messages.schedule_paused(session, row, new_operator=new_operator)
 
     await _record(runtime, schedule, moved)
-    return False
+    return None
+
+
+async def _recipient_for_intent(runtime: Runtime, schedule: Schedule) -> LookupResult | None:
+    """The number looked up again to finish an intent already written (the decision to
+    run was taken): a refusal fails the attempt, as the placement's own would."""
+    assert schedule.recipient_phone is not None
+    lookups = Lookups(await runtime.catalogue.get(), runtime.number_lookup)
+    try:
+        return await recipient(lookups, schedule.recipient_phone)
+    except AppError as refusal:
+        run = (schedule.next_run_at, schedule.failed_attempts)
+        await _record(runtime, schedule, _refused(refusal.code, run))
+        return None
 
 
 async def _write_intent(runtime: Runtime, schedule: Schedule) -> bool:
@@ -199,7 +221,9 @@ async def _write_intent(runtime: Runtime, schedule: Schedule) -> bool:
     return True
 
 
-async def _place(runtime: Runtime, schedule: Schedule, customer: Customer) -> None:
+async def _place(
+    runtime: Runtime, schedule: Schedule, customer: Customer, found: LookupResult
+) -> None:
     due, attempt = schedule.next_run_at, schedule.failed_attempts
     assert schedule.recipient_phone is not None
     request = PlaceOrder(
@@ -219,9 +243,21 @@ async def _place(runtime: Runtime, schedule: Schedule, customer: Customer) -> No
     fingerprint = {"schedule_id": schedule.id, "due_at": due.isoformat(), "attempt": attempt}
     key = run_key(schedule.id, due, attempt)
     try:
-        placed = await place_once(runtime, customer, key, SCOPE, fingerprint, request)
+        placed = await place_once(
+            runtime,
+            customer,
+            key,
+            SCOPE,
+            fingerprint,
+            request,
+            found=found,  # looked up before: the schedule's lock is held across no call
+            guard=_still_as_seen(schedule),
+        )
     except AppError as refusal:
         if refusal.code == IN_USE:  # another worker is placing it this very moment
+            return
+        if refusal.code == SCHEDULE_MOVED:  # paused or cancelled since: nothing is charged
+            await _record(runtime, schedule, _no_change, always=_note_moved(schedule))
             return
         await _record(runtime, schedule, _refused(refusal.code, (due, attempt)))
         return
@@ -231,6 +267,38 @@ async def _place(runtime: Runtime, schedule: Schedule, customer: Customer) -> No
     if placed.order_id is not None:  # this call placed it: move it on now, as the API does
         await drive(runtime.order_deps(), order_id)
         await follow(runtime, schedule.id, order_id)
+
+
+def _still_as_seen(schedule: Schedule) -> Guard:
+    """The guard of the order's transaction: the schedule, locked, is still active at the
+    run's due date and attempt. A customer who paused or cancelled it after the intent
+    was written (a moment before the order) is not charged; once the order commits, a
+    pause or a cancellation lets it finish, as any order in flight."""
+
+    async def guard(session: AsyncSession) -> None:
+        row = await ScheduleRepository(session).locked(schedule.id)
+        if row is None or not _unchanged(row, schedule):
+            raise Conflict(
+                "The schedule changed before its run placed the order.", code=SCHEDULE_MOVED
+            )
+
+    return guard
+
+
+async def _no_change(session: AsyncSession, row: Schedule) -> None:
+    return None
+
+
+def _note_moved(schedule: Schedule) -> Note:
+    """The run that placed nothing says so: refused, as the schedule no longer ran."""
+
+    async def note(repository: ScheduleRepository, seen: Schedule) -> None:
+        run = await repository.run_for(schedule.id, schedule.next_run_at, schedule.failed_attempts)
+        if run is not None and run.order_id is None:
+            run.outcome, run.failure_code = RunOutcome.refused.value, SCHEDULE_MOVED
+            run.updated_at = clock.now()
+
+    return note
 
 
 def _placed(order_id: str) -> Change:
