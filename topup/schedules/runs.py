@@ -16,7 +16,11 @@ date, attempt), so of two workers only one writes it; one that finds it already 
 places under the same key, and the key gives back the order already placed. So a crash
 between placing the order and recording it, or two workers on one row, still make one
 order per due date. Every write checks, under the schedule's lock, that the row is still
-where the step found it (the customer may have paused or cancelled meanwhile).
+where the step found it (the customer may have paused or cancelled meanwhile), and so does
+the order's own transaction before it places the order: a schedule paused or cancelled
+after its intent was written charges nothing. The number is looked up before that
+transaction and its answer passed in, so the schedule's lock is held across no call to
+the supplier.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ crashed step is run again, a cycle's attempt is charged once: the second insert 
 its order rolls back with it. Writing both in one transaction (rather than placing the
 order under an idempotency key first, as ``orders.placement.place_once`` does) leaves no
 moment where an order exists without the charge that explains it, and does not depend on
-a key's 72-hour lifetime.
+a key's 72-hour lifetime. The number is looked up before that transaction (it is a call to
+the supplier) and the answer passed to ``place_order``: the subscription's lock is held
+across no remote call.
 
 The cut-off is decided by the cancellation's timestamp, never by when the worker runs: a
 cycle is charged only if it began before the subscription was cancelled (see
