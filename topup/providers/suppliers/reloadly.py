@@ -24,7 +24,8 @@ What Reloadly documents, and what this adapter relies on:
   operator map names one per PIN product type (``"ng-mtn:voucher"``); without it a PIN
   product is unmapped (never sent to the plain ``"ng-mtn"``, which is airtime).
   Reloadly reports no calling-card balance: ``card_balance`` is always unavailable, and
-  a calling card's refund then waits for support (``remaining_balance_unknown``).
+  a calling card's refund then waits for support (``remaining_balance_unknown``). Nor does
+  it document closing a card: ``close_card`` is always unavailable as well.
 
 The mapping follows DESIGN §5: an outcome we cannot read for certain (a timeout, a reset
 connection, a 5xx, a body that does not parse or has the wrong shape, an answer about
@@ -245,6 +246,11 @@ class ReloadlySupplier:
 
     async def card_balance(self, reference: str) -> CardBalance:
         raise SupplierUnavailable("reloadly reports no calling-card balances")
+
+    async def close_card(self, reference: str) -> CardBalance:
+        # Reloadly documents no call that closes a delivered card: a refund of one goes to
+        # support (its balance is unknown too, so it is refused online before this).
+        raise SupplierUnavailable("reloadly documents no way to close a calling card")
 
     # ---- HTTP -----------------------------------------------------------------------------
 
