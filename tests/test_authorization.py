@@ -188,7 +188,8 @@ TABLE = [
     # sandbox: open to anyone, and only outside production (tests/notifications)
     Row("GET", "/v1/sandbox/messages", PUBLIC, 200),
     Row("POST", "/v1/sandbox/clock", PUBLIC, 200, body={"advance_seconds": 1}),
-    Row("POST", "/v1/sandbox/calling-cards/{order_id}/use", PUBLIC, 200,
+    # spending from a sandbox calling card: its buyer only (a card is money)
+    Row("POST", "/v1/sandbox/calling-cards/{order_id}/use", OWNED, 200,
         "/v1/sandbox/calling-cards/{calling_card}/use", {"amount": 1, "currency": "NGN"}),
     # the supplier's callback: no login counts, only the supplier's signature, so every
     # caller without it is refused alike (tests/orders/test_supplier_faults.py signs it)

@@ -36,7 +36,12 @@ ACCOUNT_TABLES = {
 }
 LEDGER_TABLES = {"ledger_accounts", "journal_entries", "transfers"}
 PAYMENT_TABLES = {"saved_cards"}
-SIMULATOR_TABLES = {"simulator_topups", "sandbox_payments", "sandbox_refunds"}
+SIMULATOR_TABLES = {
+    "simulator_topups",
+    "simulator_closed_cards",
+    "sandbox_payments",
+    "sandbox_refunds",
+}
 IDEMPOTENCY_TABLES = {"idempotency_keys", "orders", "sandbox_clock"}
 RISK_TABLES = {
     "limit_rules",
@@ -148,7 +153,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0019"}
+    assert await current_revision(fresh_engine) == {"0020"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES

@@ -70,7 +70,13 @@ class CrashOnce(_Wrapper):
         return then_crash
 
 
-async def new_order(runtime: Runtime, phone: str, number: str = "4242424242424242") -> str:
+async def new_order(
+    runtime: Runtime,
+    phone: str,
+    number: str = "4242424242424242",
+    *,
+    product_id: str = "ng-mtn-2500",
+) -> str:
     async with unit_of_work(runtime.session_factory) as session:
         customer = Customer(
             id=new_id("cus"),
@@ -96,7 +102,7 @@ async def new_order(runtime: Runtime, phone: str, number: str = "424242424242424
             customer=customer,
             request=PlaceOrder(
                 recipient_phone=phone,
-                product_id="ng-mtn-2500",
+                product_id=product_id,
                 amount=None,
                 amount_currency=None,
                 card_id=card.id,

@@ -334,3 +334,21 @@ async def test_a_callback_not_signed_with_our_secret_is_refused_and_changes_noth
     assert refused.json()["error"]["code"] == "callback_refused"
     assert (await order_row(runtime, order_id)).due_at == before.due_at
     await assert_waiting_with_hold(runtime, order_id)
+
+
+async def test_a_calling_card_without_its_own_reloadly_operator_is_never_sent_as_airtime(
+    runtime: Runtime, reloadly_server: RunningReloadly
+) -> None:
+    # The operator map names "ng-mtn" (airtime) and "ng-mtn:voucher", no calling card: the
+    # card must fail unmapped before any money is taken, not credit airtime with no PIN.
+    order_id = await new_order(runtime, SUCCEEDS, product_id="ng-mtn-calling-card-10000")
+    for _ in range(3):
+        await advance(runtime.order_deps(), order_id)
+
+    order = await order_row(runtime, order_id)
+    assert (order.status, order.failure_code) == ("failed", "operator_not_mapped")
+    assert order.payment_status == "voided"
+    assert await payment_status(runtime, order_id) == "voided"
+    assert reloadly_server.reloadly.sends == 0
+    assert reloadly_server.reloadly.topups(order_id) == 0
+    await assert_ledger_clean(runtime)

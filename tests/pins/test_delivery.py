@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 
 from tests.fixtures.customers import fresh_headers
@@ -25,10 +26,13 @@ from tests.refunds.conftest import assert_ledger_clean
 from topup.accounts.models import Customer
 from topup.kit import clock
 from topup.kit.db import unit_of_work
-from topup.orders.lifecycle import drive
+from topup.kit.sealing import sealer
+from topup.orders.lifecycle import advance, drive
+from topup.orders.models import Order
 from topup.orders.service import PlaceOrder, place_order
 from topup.payments.service import save_card
 from topup.pins.models import OrderPin
+from topup.pins.service import PURPOSE
 from topup.providers.payments.base import CardDetails
 from topup.providers.suppliers.base import TopupRequest, TopupResult
 from topup.risk.models import RiskDecision
@@ -153,10 +157,12 @@ async def test_the_pin_is_sealed_in_the_database(
 
 
 class PinLess:
-    """A supplier that reports the voucher delivered but sends no PIN with it."""
+    """A supplier that reports the voucher delivered but sends no PIN with the send (and,
+    ``always``, with the status either); the status call of a sound supplier repeats it."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, always: bool = False) -> None:
         self._inner = inner
+        self._always = always
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -165,13 +171,14 @@ class PinLess:
         delivered: TopupResult = await self._inner.send_topup(request)
         return dataclasses.replace(delivered, pin=None)
 
+    async def status(self, reference: str) -> TopupResult:
+        found: TopupResult = await self._inner.status(reference)
+        return dataclasses.replace(found, pin=None) if self._always else found
 
-async def test_a_voucher_delivered_without_a_pin_succeeds_and_support_is_told(
-    runtime: Runtime, pin_buyer: MakeBuyer
-) -> None:
-    buyer = await pin_buyer()
+
+async def voucher_order(runtime: Runtime, buyer_id: str) -> str:
     async with unit_of_work(runtime.session_factory) as session:
-        customer = await session.get(Customer, buyer.id)
+        customer = await session.get(Customer, buyer_id)
         assert customer is not None
         card = await save_card(
             session,
@@ -196,17 +203,95 @@ async def test_a_voucher_delivered_without_a_pin_succeeds_and_support_is_told(
                 confirm_duplicate=True,
             ),
         )
+        return order.id
+
+
+async def order_row(runtime: Runtime, order_id: str) -> Order:
+    async with runtime.session_factory() as session:
+        order = await session.get(Order, order_id)
+    assert order is not None
+    return order
+
+
+async def test_a_success_without_a_pin_waits_for_the_status_call_that_carries_it(
+    runtime: Runtime, pin_buyer: MakeBuyer
+) -> None:
+    buyer = await pin_buyer()
+    order_id = await voucher_order(runtime, buyer.id)
     deps = dataclasses.replace(runtime.order_deps(), supplier=PinLess(runtime.supplier))
 
-    assert await drive(deps, order.id) == "succeeded"
+    # Not delivered yet: nothing captured, no receipt without the PIN.
+    assert await drive(deps, order_id) == "pending"
+    waiting = await order_row(runtime, order_id)
+    assert waiting.payment_status == "authorized"
+    assert await messages_of(runtime, order_id) == []
+
+    assert await advance(deps, order_id) == "succeeded"  # the status call repeats the PIN
 
     async with runtime.session_factory() as session:
-        kept = await session.get(OrderPin, order.id)
-        noted = await session.scalars(
-            select(RiskDecision.kind).where(RiskDecision.order_id == order.id)
-        )
-        assert "pin_missing" in noted.all()
-    assert kept is None
-    [receipt, sms] = await messages_of(runtime, order.id)
-    assert (receipt.kind, sms.kind) == ("order_succeeded", "topup_received")
+        assert await session.get(OrderPin, order_id) is not None
+    assert (await order_row(runtime, order_id)).payment_status == "captured"
+    [email, sms] = await messages_of(runtime, order_id)
+    assert (email.kind, sms.kind) == ("pin_delivered", "pin_received")
     await assert_ledger_clean(runtime)
+
+
+async def test_a_voucher_whose_pin_never_comes_fails_unpaid_and_support_is_told(
+    runtime: Runtime, pin_buyer: MakeBuyer
+) -> None:
+    buyer = await pin_buyer()
+    order_id = await voucher_order(runtime, buyer.id)
+    deps = dataclasses.replace(
+        runtime.order_deps(), supplier=PinLess(runtime.supplier, always=True)
+    )
+    assert await drive(deps, order_id) == "pending"
+    assert await advance(deps, order_id) == "pending"  # "succeeded" again, still no PIN
+
+    clock.advance(24 * 3600)
+    with structlog.testing.capture_logs() as logs:
+        assert await advance(deps, order_id) == "failed"
+
+    order = await order_row(runtime, order_id)
+    assert (order.failure_code, order.payment_status) == ("pin_not_delivered", "voided")
+    async with runtime.session_factory() as session:
+        assert await session.get(OrderPin, order_id) is None
+        noted = await session.scalars(
+            select(RiskDecision.outcome).where(
+                RiskDecision.order_id == order_id, RiskDecision.kind == "pin_missing"
+            )
+        )
+        assert noted.all() == ["failed_without_pin"]
+    assert [entry["log_level"] for entry in logs if entry["event"] == "pin_never_delivered"] == [
+        "warning"
+    ]
+    [failed] = await messages_of(runtime, order_id)
+    assert failed.kind == "order_failed"
+    await assert_ledger_clean(runtime)
+
+
+async def test_a_pin_that_no_longer_opens_shows_the_order_without_it(
+    client: httpx.AsyncClient, runtime: Runtime, pin_buyer: MakeBuyer
+) -> None:
+    buyer = await pin_buyer()
+    order = await bought(client, runtime, buyer, VOUCHER, DELIVERED)
+    # As after TOPUP_SECRET_KEY changed: the kept PIN was sealed under another key.
+    old_key = sealer("the-key-before-the-change-" + "x" * 16, PURPOSE)
+    async with unit_of_work(runtime.session_factory) as session:
+        row = await session.get(OrderPin, order["id"])
+        assert row is not None
+        row.code_sealed = old_key.seal(order["pin"]["code"], bound_to=order["id"])
+
+    with structlog.testing.capture_logs() as logs:
+        shown = await client.get(f"/v1/orders/{order['id']}", headers=buyer.headers)
+
+    assert shown.status_code == 200, shown.text
+    answer = shown.json()
+    assert (answer["status"], answer["pin"], answer["pin_unavailable"]) == (
+        "succeeded",
+        None,
+        True,
+    )
+    [warning] = [entry for entry in logs if entry["event"] == "pin_seal_broken"]
+    assert (warning["log_level"], warning["order_id"]) == ("warning", order["id"])
+    assert order["pin"]["code"] not in repr(logs)
+    assert order["pin"]["serial"] not in repr(logs)

@@ -173,15 +173,16 @@ async def get_order(
     order_id: OrderId, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
     """The order; a delivered voucher or calling card carries its `pin` here (and only
-    here: a list of orders is read far more often, and shows no PIN)."""
+    here: a list of orders is read far more often, and shows no PIN). A PIN that is kept
+    but cannot be opened now shows as `pin: null` with `pin_unavailable: true`."""
     order = await OrderRepository(session).order_of(customer.id, order_id)
     if order is None:  # another customer's order is as absent as one never placed
         raise NotFound("No such order.", code="order_not_found", field="order_id")
-    pin = await pins.pin_for_owner(
+    shown = await pins.pin_for_owner(
         session, pin_sealer(runtime.settings.secret_key), runtime.supplier, order
     )
-    answer = json_response(order_out(order, pin=pin))
-    if pin is not None:  # no cache on the way keeps a copy of the PIN
+    answer = json_response(order_out(order, pin=shown.pin, pin_unavailable=shown.unavailable))
+    if shown.pin is not None:  # no cache on the way keeps a copy of the PIN
         answer.headers["Cache-Control"] = "no-store"
     return answer
 

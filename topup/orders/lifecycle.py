@@ -10,7 +10,8 @@ order at its last recorded step, and running the step again does nothing twice. 
 
 An unknown outcome (a timeout, a 5xx) is never read as a failure: the order stays pending,
 the hold stays, and the status poll decides. Once 24 hours pass without an answer the order
-fails and the hold is released.
+fails and the hold is released. A voucher's or calling card's "succeeded" without its PIN
+is no delivery: it waits the same way, and fails (unpaid, support told) at 24 hours.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from topup.risk.models import Outcome
 # which leaves the rest of its 24 hours for the supplier once it is approved.
 REVIEW_LIMIT = timedelta(hours=20)
 EXPIRED, REJECTED = "expired", "rejected"
+# A PIN product the supplier called delivered but whose PIN never came within 24 hours.
+PIN_NOT_DELIVERED = "pin_not_delivered"
 
 
 def review_deadline(order: Order) -> datetime:
@@ -231,7 +234,9 @@ async def _poll(deps: OrderDeps, order: Order) -> None:
 async def _settle(
     deps: OrderDeps, order: Order, expected: OrderStatus, result: TopupResult
 ) -> None:
-    if result.status is TopupStatus.succeeded:
+    if result.status is TopupStatus.succeeded and pins.pin_missing(order, result.pin):
+        await _await_pin(deps, order, expected, result)
+    elif result.status is TopupStatus.succeeded:
         await _finish(
             deps,
             order,
@@ -250,6 +255,29 @@ async def _settle(
         )
     else:
         await _wait(deps, order, expected, result.supplier_transaction_id)
+
+
+async def _await_pin(
+    deps: OrderDeps, order: Order, expected: OrderStatus, result: TopupResult
+) -> None:
+    """A voucher or calling card reported delivered without its PIN: the PIN is what was
+    sold, so nothing usable has reached the buyer yet. The order stays pending with its
+    hold, and the status poll asks again under the same reference (a supplier repeats the
+    PIN there). Once the order's 24 hours pass without one, it fails and the hold is
+    released: capturing would charge for a PIN the customer can never see, and failing
+    costs the customer nothing. The supplier may have charged us all the same, so support
+    is told (log and audit log) to take it up with them."""
+    if clock.now() < order.expires_at:
+        await _wait(deps, order, expected, result.supplier_transaction_id)
+        return
+    await _finish(
+        deps,
+        order,
+        expected,
+        succeeded=False,
+        failure_code=PIN_NOT_DELIVERED,
+        supplier_transaction_id=result.supplier_transaction_id,
+    )
 
 
 async def _wait(
@@ -310,7 +338,8 @@ async def _finish(
             current.supplier_transaction_id = (
                 supplier_transaction_id or current.supplier_transaction_id
             )
-            # The PIN is kept, and sent, with the success itself: never one without the other.
+            # The PIN is kept, and sent, with the success itself: never one without the other
+            # (a PIN product reaches here only with its PIN, see _await_pin).
             kept = await pins.keep(session, deps.pin_sealer, current, pin)
             if kept is not None:
                 await pin_messages.pin_delivered(session, current, kept)
@@ -321,6 +350,11 @@ async def _finish(
             current.status = OrderStatus.failed.value
             current.payment_status = PaymentStatus.voided.value
             current.failure_code = failure_code
+            if failure_code == PIN_NOT_DELIVERED:
+                current.supplier_transaction_id = (
+                    supplier_transaction_id or current.supplier_transaction_id
+                )
+                pins.note_pin_never_delivered(session, current)
             await order_messages.order_failed(session, current)
 
     await _record(deps, order, expected, change)

@@ -35,7 +35,9 @@ AUDITED_REFUSALS = frozenset(
 Guard = Callable[[AsyncSession], Awaitable[None]]
 
 
-def order_out(order: Order, *, pin: PinOut | None = None) -> dict[str, Any]:
+def order_out(
+    order: Order, *, pin: PinOut | None = None, pin_unavailable: bool = False
+) -> dict[str, Any]:
     """The order as JSON; ``pin`` only for its owner reading that one order."""
     return OrderOut(
         id=order.id,
@@ -57,6 +59,7 @@ def order_out(order: Order, *, pin: PinOut | None = None) -> dict[str, Any]:
         updated_at=order.updated_at,
         product_type=order.product_type,
         pin=pin,
+        pin_unavailable=pin_unavailable,
         discount=(
             {"amount": order.discount_amount, "currency": "EUR"} if order.discount_amount else None
         ),

@@ -78,6 +78,9 @@ class OrderOut(BaseModel):
     # only (never in the list, nor in a stored idempotent answer).
     product_type: str = "topup"
     pin: PinOut | None = None
+    # True when the order has a PIN that cannot be opened now (the service's secret key
+    # changed): ``pin`` is then null and support can reissue it; the order itself stands.
+    pin_unavailable: bool = False
     # Topup's additions: the promo code applied and its discount (``price`` is what was
     # paid, the discount already taken off).
     discount: AmountOut | None = None

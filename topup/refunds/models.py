@@ -2,7 +2,9 @@
 
 ``requested → approved | rejected``, then ``approved → paid``. A request keeps the figures
 it was quoted (amount, fee, net) and the policy version they came from, so a later policy
-change never alters a request already made.
+change never alters a request already made. The one exception is a calling card: closed at
+the supplier before it is paid, its request comes down to what the close reported (never
+up), or ``approved → rejected`` when nothing was left.
 """
 
 from __future__ import annotations

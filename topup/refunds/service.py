@@ -6,7 +6,9 @@ UPDATE, see ``OrderRepository.claim_refund``), so two requests racing for the sa
 can never both be stored. A rejection gives the claim back. Paying follows the order
 lifecycle's discipline: the gateway refund is made with no transaction open, under a key
 derived from the request, and the ledger entry and the ``paid`` status are then recorded
-together; a crash in between is resumed by the worker and pays nothing twice.
+together; a crash in between is resumed by the worker and pays nothing twice. A calling
+card is first closed at the supplier (so the refunded balance cannot be spent too), and
+the request brought down to what the close reported, before any money moves.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from __future__ import annotations
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import orjson
+import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,7 +37,12 @@ from topup.orders.models import ACTIVE_STATUSES, Order, PaymentMethod, PaymentSt
 from topup.orders.repository import OrderRepository
 from topup.pins import service as pins
 from topup.providers.payments.base import PaymentGateway
-from topup.providers.suppliers.base import SupplierUnavailable, TopupStatus, TopupSupplier
+from topup.providers.suppliers.base import (
+    CardBalance,
+    SupplierUnavailable,
+    TopupStatus,
+    TopupSupplier,
+)
 from topup.refunds.models import RefundPolicyRow, RefundRequest, RefundStatus
 from topup.refunds.policy import Approval, BusinessCalendar, Destination, RefundPolicy, presets
 from topup.refunds.quote import (
@@ -414,6 +423,11 @@ async def _pay(deps: RefundDeps, request: RefundRequest) -> None:
     async with deps.session_factory() as session:
         order = await OrderRepository(session).order(request.order_id)
     assert order is not None
+    if order.product_type == ProductType.calling_card:
+        closed = await _close_card(deps, request, order)
+        if closed is None:
+            return
+        request = closed
     to_card = (
         request.destination == Destination.original_method
         and order.payment_method == PaymentMethod.card
@@ -436,6 +450,118 @@ async def _pay(deps: RefundDeps, request: RefundRequest) -> None:
         current.due_at = None
         current.updated_at = now
         await refund_messages.refund_paid(session, current, order, to_wallet=not to_card)
+
+
+async def _close_card(
+    deps: RefundDeps, request: RefundRequest, order: Order
+) -> RefundRequest | None:
+    """Close the calling card at the supplier before its refund is paid, so the refunded
+    balance cannot be spent as well; then bring the request down to what the close reported
+    (the quote read the balance earlier, and calls may have used some since). Returns the
+    request to pay, or None when there is nothing to pay now.
+
+    The close is asked with no transaction open. It answers the same figure every time, so
+    after a crash anywhere past it the worker closes again, gets the same figure, and the
+    adjustment (only ever down to that figure) does nothing twice."""
+    try:
+        closed = await deps.supplier.close_card(order.id)
+    except SupplierUnavailable:
+        await _retry_later(deps, request)
+        return None
+    faults.checkpoint("refund.card_closed")
+    async with unit_of_work(deps.session_factory) as session:
+        current = await RefundRepository(session).request(request.id, for_update=True)
+        if current is None or current.status != RefundStatus.approved:
+            return None
+        locked = await OrderRepository(session).order(order.id, for_update=True)
+        assert locked is not None
+        payable = _payable_after_close(current, locked, closed)
+        if payable <= 0:
+            await _refuse_used_card(session, current, closed)
+            return None
+        if payable < current.amount:
+            await _reduce(session, current, payable, closed)
+        return current
+
+
+def _payable_after_close(request: RefundRequest, order: Order, closed: CardBalance) -> int:
+    """min(quoted, the closed balance's share of what was paid), less what the order's
+    other refund requests claim: never more than the card held when it closed."""
+    if closed.original <= 0:
+        return 0
+    share = order.price_amount * min(closed.remaining, closed.original) // closed.original
+    others = order.refunded_amount - request.amount
+    return min(request.amount, max(share - others, 0))
+
+
+async def _reduce(
+    session: AsyncSession, request: RefundRequest, payable: int, closed: CardBalance
+) -> None:
+    """Pay ``payable`` instead of the quoted amount: the claim on the order gives back the
+    difference, and the fee keeps the rate the request was quoted (a policy changed since
+    does not apply to a request already made)."""
+    quoted = request.amount
+    await OrderRepository(session).release_refund(request.order_id, quoted - payable)
+    fee = int(
+        (Decimal(request.fee) * payable / quoted).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    )
+    request.amount, request.fee, request.net = payable, fee, payable - fee
+    request.updated_at = clock.now()
+    _audit_close(session, request, "reduced_to_closed_card", quoted, closed)
+
+
+async def _refuse_used_card(
+    session: AsyncSession, request: RefundRequest, closed: CardBalance
+) -> None:
+    """Nothing was left when the card closed: the approval cannot be paid, so the request
+    ends rejected (the one way out of ``approved`` besides ``paid``) and frees its claim."""
+    await OrderRepository(session).release_refund(request.order_id, request.amount)
+    now = clock.now()
+    request.status = RefundStatus.rejected.value
+    request.decision_reason = "The card's balance was used before it could be closed."
+    request.due_at = None
+    request.updated_at = now
+    _audit_close(session, request, "card_used_up", request.amount, closed)
+    await refund_messages.refund_rejected(session, request)
+
+
+def _audit_close(
+    session: AsyncSession,
+    request: RefundRequest,
+    outcome: str,
+    quoted: int,
+    closed: CardBalance,
+) -> None:
+    audit.record(
+        session,
+        kind="refund",
+        outcome=outcome,
+        actor=SYSTEM,
+        order_id=request.order_id,
+        customer_id=request.customer_id,
+        inputs={
+            "refund_request_id": request.id,
+            "quoted_amount": quoted,
+            "amount": request.amount,
+            "closed_remaining": closed.remaining,
+            "closed_original": closed.original,
+            "currency": closed.currency,
+        },
+    )
+
+
+async def _retry_later(deps: RefundDeps, request: RefundRequest) -> None:
+    """The supplier could not close the card: nothing is paid until it has, since paying
+    first would leave the refunded balance spendable. Asked again later; support sees it
+    in the log (a supplier that cannot close cards at all never gets here: its balance is
+    unknown, so the quote refuses such a refund)."""
+    structlog.get_logger(__name__).warning(
+        "refund_card_close_unavailable", refund_request_id=request.id
+    )
+    async with unit_of_work(deps.session_factory) as session:
+        current = await RefundRepository(session).request(request.id, for_update=True)
+        if current is not None and current.status == RefundStatus.approved:
+            current.due_at = clock.now() + RETRY_CHECK
 
 
 async def _record_payment(

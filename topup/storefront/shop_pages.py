@@ -322,14 +322,14 @@ async def _order_context(person: Visitor, order: Order) -> dict[str, Any]:
     operator = snapshot.operators.get(order.operator_id)
     runtime = person.runtime
     async with runtime.session_factory() as session:  # the page's owner reads their own PIN
-        pin = await pins.pin_for_owner(
+        shown = await pins.pin_for_owner(
             session, pin_sealer(runtime.settings.secret_key), runtime.supplier, order
         )
     return {
         "order": order,
         "final": is_final(order.status),
         "balance_code": operator.balance_check_code if operator else None,
-        "pin": pin,
+        "pin": shown.pin,
     }
 
 

@@ -248,8 +248,8 @@ async def test_airtime_carries_no_pin_and_reloadly_reports_no_card_balance(
 async def test_a_pin_detail_without_a_code_is_a_delivery_without_a_pin(
     supplier: ReloadlySupplier, reloadly_server: RunningReloadly
 ) -> None:
-    # Delivered all the same: the order succeeds and support is told (never an unreadable
-    # answer that would keep the order pending until its hold expired).
+    # Read as Reloadly reports it, a success without a PIN (never an unreadable answer):
+    # the lifecycle decides what that means for the order (pending, then failed unpaid).
     reloadly_server.reloadly.pin_detail_instead = {"serial": 1, "code": None}
     sent = await supplier.send_topup(a_voucher())
 

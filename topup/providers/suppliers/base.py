@@ -118,6 +118,14 @@ class TopupSupplier(Protocol):
         supplier that reports no balances)."""
         ...
 
+    async def close_card(self, reference: str) -> CardBalance:
+        """Close the calling card delivered under ``reference`` (it is being refunded):
+        nothing can be spent from it afterwards. Answers what was left on it when it
+        closed; closing again answers the same figure, so a refund resumed after a crash
+        pays what the first close reported. Raises SupplierUnavailable when it cannot
+        (no answer, no such card, or a supplier that cannot close cards)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SupplierPromotion:

@@ -21,9 +21,11 @@ What Reloadly documents, and what this adapter relies on:
 - a PIN-based operator's transaction carries ``pinDetail`` (``code``, ``serial``,
   ``info1``–``info3``: how to use it, ``ivr``: the number to call, ``value``,
   ``validity``). Reloadly sells PIN products under operator ids of their own, so the
-  operator map may name one per product type: ``"ng-mtn:voucher"`` before ``"ng-mtn"``.
+  operator map names one per PIN product type (``"ng-mtn:voucher"``); without it a PIN
+  product is unmapped (never sent to the plain ``"ng-mtn"``, which is airtime).
   Reloadly reports no calling-card balance: ``card_balance`` is always unavailable, and
-  a calling card's refund then waits for support (``remaining_balance_unknown``).
+  a calling card's refund then waits for support (``remaining_balance_unknown``). Nor does
+  it document closing a card: ``close_card`` is always unavailable as well.
 
 The mapping follows DESIGN §5: an outcome we cannot read for certain (a timeout, a reset
 connection, a 5xx, a body that does not parse or has the wrong shape, an answer about
@@ -48,6 +50,7 @@ import phonenumbers
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from topup.catalogue.models import PIN_PRODUCT_TYPES
 from topup.kit import clock
 from topup.kit.money import minor_unit
 from topup.providers.suppliers.base import (
@@ -171,10 +174,7 @@ class ReloadlySupplier:
     # ---- the port -------------------------------------------------------------------------
 
     async def send_topup(self, request: TopupRequest) -> TopupResult:
-        operator_id = self._operator_ids.get(
-            f"{request.operator_id}:{request.product_type}",
-            self._operator_ids.get(request.operator_id),
-        )
+        operator_id = self._reloadly_operator(request)
         if operator_id is None:  # nothing was sent, so nothing can have been delivered
             return TopupResult(TopupStatus.failed, failure_code=OPERATOR_NOT_MAPPED)
         response = await self._call("POST", "/topups", json=_topup_body(request, operator_id))
@@ -189,6 +189,15 @@ class ReloadlySupplier:
         if code in REFUSED_BEFORE_DELIVERY:
             return TopupResult(TopupStatus.failed, failure_code=REFUSED_BEFORE_DELIVERY[code])
         raise SupplierUnavailable(f"reloadly refused the top-up with {response.status_code} {code}")
+
+    def _reloadly_operator(self, request: TopupRequest) -> int | None:
+        """Reloadly's operator id for the request; None when the map has none. A PIN
+        product has only its typed entry (``"ng-mtn:voucher"``): the plain one is the
+        operator's airtime, and sending a voucher there would credit airtime and return
+        no PIN, so a missing typed entry is unmapped, never the airtime id."""
+        if request.product_type in PIN_PRODUCT_TYPES:
+            return self._operator_ids.get(f"{request.operator_id}:{request.product_type}")
+        return self._operator_ids.get(request.operator_id)
 
     async def status(self, reference: str) -> TopupResult:
         found = await self._call(
@@ -237,6 +246,11 @@ class ReloadlySupplier:
 
     async def card_balance(self, reference: str) -> CardBalance:
         raise SupplierUnavailable("reloadly reports no calling-card balances")
+
+    async def close_card(self, reference: str) -> CardBalance:
+        # Reloadly documents no call that closes a delivered card: a refund of one goes to
+        # support (its balance is unknown too, so it is refused online before this).
+        raise SupplierUnavailable("reloadly documents no way to close a calling card")
 
     # ---- HTTP -----------------------------------------------------------------------------
 

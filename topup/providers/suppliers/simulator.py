@@ -25,7 +25,9 @@ A voucher or a calling card gets its PIN and serial (from ``secrets``) when the 
 made, and every succeeded answer under the reference carries that same PIN: a repeated
 send, or the status check that finds a pending one delivered. A calling card is used by
 the clock, deterministically: it loses ``DAILY_USE_PERCENT`` of its value for each whole
-day since delivery, and the sandbox can spend from it explicitly (``use_card``).
+day since delivery, and the sandbox can spend from it explicitly (``use_card``). A card
+closed by a refund (``close_card``) keeps what was left when it closed in its own table:
+its balance is 0 from then on, a use is refused, and closing again answers the same figure.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ from topup.providers.suppliers.base import (
     TopupResult,
     TopupStatus,
 )
-from topup.providers.suppliers.simulator_models import SimulatedTopup
+from topup.providers.suppliers.simulator_models import SimulatedClosedCard, SimulatedTopup
 
 POSTPAID_SUFFIX = "0009"
 PORTED_SUFFIX = "0008"
@@ -84,6 +86,10 @@ class CardOverdrawn(Exception):
     def __init__(self, balance: CardBalance) -> None:
         super().__init__("the card has less left than that")
         self.balance = balance
+
+
+class CardClosed(Exception):
+    """The calling card was closed (refunded): nothing can be spent from it any more."""
 
 
 class SupplierSimulator:
@@ -197,13 +203,39 @@ class SupplierSimulator:
 
     async def card_balance(self, reference: str) -> CardBalance:
         async with unit_of_work(self._records()) as session:
-            return _balance(await _delivered_card(session, reference, for_update=False))
+            record = await _delivered_card(session, reference, for_update=False)
+            if await session.get(SimulatedClosedCard, reference) is not None:
+                return CardBalance(remaining=0, original=record.amount, currency=record.currency)
+            return _balance(record)
+
+    async def close_card(self, reference: str) -> CardBalance:
+        # The card's own row is locked first, so a use and a close racing are one after
+        # the other: what the close reports is exactly what can no longer be spent.
+        async with unit_of_work(self._records()) as session:
+            record = await _delivered_card(session, reference, for_update=True)
+            closed = await session.get(SimulatedClosedCard, reference)
+            if closed is None:
+                left = _balance(record)
+                closed = SimulatedClosedCard(
+                    reference=reference,
+                    remaining=left.remaining,
+                    original=left.original,
+                    currency=left.currency,
+                    closed_at=clock.now(),
+                )
+                session.add(closed)
+            return CardBalance(
+                remaining=closed.remaining, original=closed.original, currency=closed.currency
+            )
 
     async def use_card(self, reference: str, amount: int) -> CardBalance:
         """Spend ``amount`` (minor units) from a delivered calling card, as its holder's calls
-        would; raises CardOverdrawn when less is left, SupplierUnavailable when no such card."""
+        would; raises CardOverdrawn when less is left, CardClosed when it was closed,
+        SupplierUnavailable when no such card."""
         async with unit_of_work(self._records()) as session:
             record = await _delivered_card(session, reference, for_update=True)
+            if await session.get(SimulatedClosedCard, reference) is not None:
+                raise CardClosed(reference)
             before = _balance(record)
             if amount > before.remaining:
                 raise CardOverdrawn(before)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from topup.kit.db import Base
@@ -37,3 +37,19 @@ class SimulatedTopup(Base):
     # spent from it explicitly (POST /v1/sandbox/calling-cards/{order_id}/use).
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     card_spent: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SimulatedClosedCard(Base):
+    """A calling card closed at the simulated supplier (Topup refunded it): its balance is
+    0 from then on, and what was left when it closed is kept, so a second close answers
+    the same figure (a refund resumed after a crash must pay the same amount)."""
+
+    __tablename__ = "simulator_closed_cards"
+
+    reference: Mapped[str] = mapped_column(
+        ForeignKey("simulator_topups.reference"), primary_key=True
+    )
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    original: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
