@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from topup.accounts.auth import CurrentCustomer
 from topup.idempotency import service as idempotency
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.providers.payments.base import CardDetails
@@ -28,9 +28,6 @@ from topup.subscriptions.schemas import (
 plans_router = APIRouter(prefix="/v1/plans", tags=["plans"])
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 SubscriptionId = Annotated[str, Path(pattern=r"^sub_[0-9a-f]{32}$")]
-IdempotencyKeyHeader = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
-]
 
 
 @plans_router.get("", response_model=PlanList, responses=error_responses(422))
