@@ -30,8 +30,8 @@ from topup.runtime import Runtime
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 # Placing an order: not logged in, the wallet too small, a blocked account or card, no such
-# product, a duplicate or a reused key, invalid input.
-PLACING = error_responses(401, 402, 403, 404, 409, 422)
+# product, a duplicate or a reused key, invalid input, too many promo codes tried.
+PLACING = error_responses(401, 402, 403, 404, 409, 422, 429)
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{32}$")
 OrderId = Annotated[str, Path(pattern=ORDER_ID.pattern)]
 

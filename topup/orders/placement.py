@@ -18,6 +18,7 @@ from topup.orders.models import Order
 from topup.orders.schemas import OrderOut
 from topup.orders.service import PlaceOrder, place_order
 from topup.pins.schemas import PinOut
+from topup.promotions import service as promotions
 from topup.risk import audit
 from topup.runtime import Runtime
 
@@ -86,6 +87,11 @@ async def place_once(
     if isinstance(claimed, idempotency.Replay):
         return Placed(claimed.status_code, claimed.body, None)
     try:
+        if request.promo_code is not None:
+            # A refused code frees the key for another try: each code tried counts against
+            # the preview's limit, before it is looked at, so a burst of guesses sent at
+            # once is cut off at the limit too (counting only refusals would see them late).
+            await runtime.limiter.hit(promotions.TRIES, customer.id)
         async with (
             idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
