@@ -108,16 +108,29 @@ async def place_once(
             # Raises when a retry took the key over: this order then rolls back.
             await idempotency.complete(session, claimed, status_code=201, body=answer)
     except AppError as refusal:
-        # Refused before anything was done: the key is free for a corrected request.
-        await idempotency.release(runtime.session_factory, claimed)
-        if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
-            async with unit_of_work(runtime.session_factory) as session:
-                audit.record(
-                    session,
-                    kind="order",
-                    outcome=refusal.code,
-                    customer_id=customer.id,
-                    inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
-                )
+        await refused(runtime, claimed, refusal, kind="order", phone=request.recipient_phone)
         raise
     return Placed(201, answer, order.id)
+
+
+async def refused(
+    runtime: Runtime,
+    claimed: idempotency.Claim,
+    refusal: AppError,
+    *,
+    kind: str,
+    phone: str | None,
+) -> None:
+    """A request refused before anything was done (an order, a subscription): its key is
+    free for a corrected request, and a risk rule's refusal is written to the audit log
+    apart, since the request's own transaction rolled back."""
+    await idempotency.release(runtime.session_factory, claimed)
+    if refusal.code in AUDITED_REFUSALS:
+        async with unit_of_work(runtime.session_factory) as session:
+            audit.record(
+                session,
+                kind=kind,
+                outcome=refusal.code,
+                customer_id=claimed.customer_id,
+                inputs={"recipient_phone": phone, "field": refusal.field},
+            )
