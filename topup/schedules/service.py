@@ -163,9 +163,13 @@ async def schedule_of(session: AsyncSession, customer: Customer, schedule_id: st
     which must not run while the lock is held (on SQLite it would hold every writer)."""
     schedule = await ScheduleRepository(session).schedule_of(customer.id, schedule_id)
     if schedule is None:
-        # Another customer's schedule is as absent as one never made.
-        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+        raise _no_such_schedule()
     return schedule
+
+
+def _no_such_schedule() -> NotFound:
+    # Another customer's schedule is as absent as one never made.
+    return NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
 
 
 async def locked_schedule_of(
@@ -174,7 +178,7 @@ async def locked_schedule_of(
     repository = ScheduleRepository(session)
     schedule = await repository.locked(schedule_id)
     if schedule is None or schedule.customer_id != customer.id:
-        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+        raise _no_such_schedule()
     return schedule
 
 
