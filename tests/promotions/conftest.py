@@ -7,8 +7,7 @@ orders and redemptions, never about counts of a whole table.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,12 +15,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.fixtures.customers import logged_in_customer
 from tests.orders.conftest import FINAL, order_body, place, settle
+
+# The refunds tests' accounts and checks serve here too (``person`` is a fixture).
+from tests.refunds.conftest import MakePerson as MakePerson
+from tests.refunds.conftest import Person as Person
+from tests.refunds.conftest import assert_ledger_clean as assert_ledger_clean
+from tests.refunds.conftest import person as person
+from tests.refunds.conftest import stored_order as stored_order
 from topup.accounts.models import Role
 from topup.kit import clock, faults
-from topup.ledger.checks import check_ledger
-from topup.orders.models import Order
 from topup.promotions.models import PromoCode, PromoRedemption
 from topup.runtime import Runtime
 
@@ -30,26 +33,6 @@ SUCCEEDS = "+2348031234567"  # MTN Nigeria; the simulator delivers at once
 FAILS = "+2348031230001"  # the simulator fails numbers ending 0001 at once
 PRODUCT = "ng-mtn-10000"  # 7.94 EUR
 PRODUCT_PRICE = 794
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: str
-    headers: Headers
-
-
-MakePerson = Callable[..., Awaitable[Person]]
-
-
-@pytest.fixture
-def person(runtime: Runtime) -> MakePerson:
-    """A verified account with a bearer token; ``role="admin"`` for an admin."""
-
-    async def make(role: str = Role.customer.value) -> Person:
-        made = await logged_in_customer(runtime, role=role)
-        return Person(made.id, made.headers)
-
-    return make
 
 
 @pytest.fixture
@@ -140,15 +123,3 @@ async def redemptions_of(runtime: Runtime, code_id: str) -> list[PromoRedemption
     async with runtime.session_factory() as session:
         query = select(PromoRedemption).where(PromoRedemption.promo_code_id == code_id)
         return list((await session.scalars(query)).all())
-
-
-async def stored_order(runtime: Runtime, order_id: str) -> Order:
-    async with runtime.session_factory() as session:
-        order = await session.get(Order, order_id)
-    assert order is not None
-    return order
-
-
-async def assert_ledger_clean(runtime: Runtime) -> None:
-    async with runtime.session_factory() as session:
-        assert [str(breach) for breach in await check_ledger(session)] == []

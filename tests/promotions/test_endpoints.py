@@ -26,6 +26,7 @@ from topup.kit import clock
 from topup.runtime import Runtime
 
 ADMIN_PATH = "/v1/admin/promo-codes"
+PLAN = "ng-mtn-plan-25000"
 
 
 async def refused_preview(
@@ -83,7 +84,6 @@ async def test_each_refusal_has_its_code_and_names_the_promo_code(
         "promo_code_not_found": "NOPE-" + used_up["code"],
         "promo_code_exhausted": used_up["code"],
         "promo_code_limit_reached": once["code"],
-        "promo_code_not_yours": (await issue(client, admin, customer_id=owner.id))["code"],
         "promo_code_not_applicable": (await issue(client, admin, product_ids=["ng-mtn-2500"]))[
             "code"
         ],
@@ -105,6 +105,36 @@ async def test_each_refusal_has_its_code_and_names_the_promo_code(
     }
 
     assert answers == {expected: (422, expected, "promo_code") for expected in cases}
+
+
+async def test_another_accounts_code_answers_as_an_unknown_one(
+    client: httpx.AsyncClient, admin: Person, person: MakePerson
+) -> None:
+    owner, stranger = await person(), await person()
+    issued = await issue(client, admin, customer_id=owner.id)
+
+    theirs = await preview(client, stranger, issued["code"])
+    unknown = await preview(client, stranger, "NOPE-" + issued["code"])
+    own = await preview(client, owner, issued["code"])
+
+    # The same answer, word for word: nothing tells the stranger that the code exists.
+    assert theirs.status_code == unknown.status_code == 422
+    assert theirs.json() == unknown.json()
+    assert refusal(theirs) == (422, "promo_code_not_found", "promo_code")
+    assert own.status_code == 200, own.text
+
+
+async def test_a_plan_is_never_discounted(
+    client: httpx.AsyncClient, admin: Person, person: MakePerson
+) -> None:
+    issued = await issue(client, admin)  # no restriction at all
+    buyer = await person()
+
+    on_a_top_up = await preview(client, buyer, issued["code"])
+    on_a_plan = await refused_preview(client, buyer, issued["code"], product_id=PLAN)
+
+    assert on_a_top_up.status_code == 200, on_a_top_up.text
+    assert on_a_plan == (422, "promo_code_not_applicable", "promo_code")
 
 
 async def test_a_code_is_valid_between_its_dates_as_the_clock_moves(
@@ -261,6 +291,11 @@ async def test_the_list_comes_in_pages(client: httpx.AsyncClient, admin: Person)
         ({"valid_until": "2020-01-01T00:00:00+00:00"}, 422, "invalid_field", "valid_until"),
         ({"valid_from": "2026-01-01T00:00:00"}, 422, None, None),  # no time zone
         ({"code": "a b"}, 422, None, None),
+        # A plan takes no code (it is bought through /v1/subscriptions).
+        ({"product_types": ["plan"]}, 422, "invalid_field", "product_types"),
+        ({"product_types": ["voucher", "plan"]}, 422, "invalid_field", "product_types"),
+        ({"product_ids": [PLAN]}, 422, "invalid_field", "product_ids"),
+        ({"product_ids": [PRODUCT, PLAN]}, 422, "invalid_field", "product_ids"),
     ],
 )
 async def test_terms_that_make_no_sense_are_refused(

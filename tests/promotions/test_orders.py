@@ -19,6 +19,7 @@ from tests.promotions.conftest import (
     finished,
     issue,
     order_with,
+    preview,
     redemptions_of,
     refusal,
     stored_code,
@@ -167,9 +168,35 @@ async def test_a_code_issued_to_one_account_works_for_it_alone(
     refused = await order_with(client, stranger, issued["code"])
     placed = await order_with(client, owner, issued["code"])
 
-    assert refusal(refused) == (422, "promo_code_not_yours", "promo_code")
+    assert refusal(refused) == (422, "promo_code_not_found", "promo_code")
     assert placed.status_code == 201, placed.text
     assert placed.json()["promo_code"] == issued["code"].upper()
+
+
+async def test_codes_tried_on_orders_count_with_previews_against_one_limit(
+    client: httpx.AsyncClient, runtime: Runtime, admin: Person, person: MakePerson
+) -> None:
+    issued = await issue(client, admin)
+    guesser, other = await person(), await person()
+    # 30 tries in 10 minutes (the limit): half previews, half orders, each with a fresh key.
+    previews = [await preview(client, guesser, f"GUESS-{n}") for n in range(15)]
+    orders = [await order_with(client, guesser, f"GUESS-{n}") for n in range(15, 30)]
+
+    next_order = await order_with(client, guesser, issued["code"])
+    next_preview = await preview(client, guesser, issued["code"])
+    without_a_code = await order_with(client, guesser, None)
+    someone_else = await order_with(client, other, issued["code"])
+
+    assert {refusal(answer) for answer in previews + orders} == {
+        (422, "promo_code_not_found", "promo_code")
+    }
+    # Past the limit even a good code is not looked at, so the answer tells nothing.
+    assert refusal(next_order)[:2] == (429, "rate_limited")
+    assert int(next_order.headers["Retry-After"]) >= 1
+    assert refusal(next_preview)[:2] == (429, "rate_limited")
+    assert without_a_code.status_code == 201, without_a_code.text
+    assert someone_else.status_code == 201, someone_else.text
+    assert (await stored_code(runtime, issued["id"])).redeemed == 1
 
 
 async def test_a_failed_order_gives_its_use_back_and_the_code_serves_again(

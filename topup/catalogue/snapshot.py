@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from topup.catalogue.models import PIN_PRODUCT_TYPES, OperatorPromotion
+from topup.catalogue.models import OperatorPromotion
 from topup.catalogue.pricing import PRICE_CURRENCY, PricingRule
 from topup.catalogue.repository import CatalogueRepository
 from topup.kit import clock
@@ -85,10 +85,6 @@ class ProductEntry:
     pricing: PricingRule
     description: str
     product_type: str = "topup"
-
-    @property
-    def delivers_pin(self) -> bool:
-        return self.product_type in PIN_PRODUCT_TYPES
 
     def price_for(self, local_amount: int) -> Money:
         """The EUR price of ``local_amount`` (minor units) for a range product."""

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.kit.db import unit_of_work
@@ -36,6 +36,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 # answer leaves. FastAPI's default ("request") would commit after the answer is sent, so a
 # client could act on a token or order that is not yet stored, or that never will be.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+# The key a client sends to make a money request safe to repeat (topup/idempotency).
+IdempotencyKeyHeader = Annotated[
+    str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
+]
 
 
 def json_response(payload: Any, status_code: int = 200) -> Response:

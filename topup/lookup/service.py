@@ -82,6 +82,19 @@ async def look_up_number(
     )
 
 
+async def look_up_recipient(
+    snapshot: CatalogueSnapshot, number_lookup: NumberLookup, phone: str
+) -> LookupResult:
+    """The lookup of the number an order, a schedule or a promo preview sends credit to:
+    a refusal names the request's field, ``recipient_phone``, not the lookup's ``phone``."""
+    try:
+        return await look_up_number(snapshot, number_lookup, phone=phone)
+    except InvalidInput as error:
+        if error.field == "phone":
+            error.field = "recipient_phone"
+        raise
+
+
 def _choose_operator(
     snapshot: CatalogueSnapshot,
     country: CountryEntry,

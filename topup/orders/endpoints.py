@@ -12,7 +12,7 @@ from topup.accounts.auth import CurrentCustomer
 from topup.accounts.models import Customer
 from topup.idempotency import service as idempotency
 from topup.kit.errors import InvalidInput, NotFound, Unauthorized
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.orders.lifecycle import drive
@@ -30,11 +30,8 @@ from topup.runtime import Runtime
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 # Placing an order: not logged in, the wallet too small, a blocked account or card, no such
-# product, a duplicate or a reused key, invalid input.
-PLACING = error_responses(401, 402, 403, 404, 409, 422)
-IdempotencyKeyHeader = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
-]
+# product, a duplicate or a reused key, invalid input, too many promo codes tried.
+PLACING = error_responses(401, 402, 403, 404, 409, 422, 429)
 ORDER_ID = re.compile(r"^ord_[0-9a-f]{32}$")
 OrderId = Annotated[str, Path(pattern=ORDER_ID.pattern)]
 

@@ -22,6 +22,7 @@ from topup.orders.models import Order
 from topup.orders.schemas import OrderOut
 from topup.orders.service import PlaceOrder, place_order
 from topup.pins.schemas import PinOut
+from topup.promotions import service as promotions
 from topup.risk import audit
 from topup.runtime import Runtime
 
@@ -104,6 +105,11 @@ async def place_once(
     if isinstance(claimed, idempotency.Replay):
         return Placed(claimed.status_code, claimed.body, None)
     try:
+        if request.promo_code is not None:
+            # A refused code frees the key for another try: each code tried counts against
+            # the preview's limit, before it is looked at, so a burst of guesses sent at
+            # once is cut off at the limit too (counting only refusals would see them late).
+            await runtime.limiter.hit(promotions.TRIES, customer.id)
         async with (
             idempotency.released_on_outage(runtime.session_factory, runtime.detached, claimed),
             unit_of_work(runtime.session_factory) as session,
@@ -123,16 +129,29 @@ async def place_once(
             # Raises when a retry took the key over: this order then rolls back.
             await idempotency.complete(session, claimed, status_code=201, body=answer)
     except AppError as refusal:
-        # Refused before anything was done: the key is free for a corrected request.
-        await idempotency.release(runtime.session_factory, claimed)
-        if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
-            async with unit_of_work(runtime.session_factory) as session:
-                audit.record(
-                    session,
-                    kind="order",
-                    outcome=refusal.code,
-                    customer_id=customer.id,
-                    inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
-                )
+        await refused(runtime, claimed, refusal, kind="order", phone=request.recipient_phone)
         raise
     return Placed(201, answer, order.id)
+
+
+async def refused(
+    runtime: Runtime,
+    claimed: idempotency.Claim,
+    refusal: AppError,
+    *,
+    kind: str,
+    phone: str | None,
+) -> None:
+    """A request refused before anything was done (an order, a subscription): its key is
+    free for a corrected request, and a risk rule's refusal is written to the audit log
+    apart, since the request's own transaction rolled back."""
+    await idempotency.release(runtime.session_factory, claimed)
+    if refusal.code in AUDITED_REFUSALS:
+        async with unit_of_work(runtime.session_factory) as session:
+            audit.record(
+                session,
+                kind=kind,
+                outcome=refusal.code,
+                customer_id=claimed.customer_id,
+                inputs={"recipient_phone": phone, "field": refusal.field},
+            )

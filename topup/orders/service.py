@@ -19,15 +19,14 @@ from topup.kit import clock
 from topup.kit.errors import InvalidInput
 from topup.kit.ids import new_id
 from topup.ledger.service import LedgerRefused
-from topup.lookup.service import LookupResult, look_up_number
+from topup.lookup.service import LookupResult, look_up_recipient
 from topup.orders import ledger_entries
 from topup.orders.models import Order, OrderStatus, PaymentMethod, PaymentStatus
 from topup.orders.personal_message import checked_message
 from topup.orders.pricing import split_price
 from topup.orders.repository import OrderRepository
 from topup.payments.models import SavedCard
-from topup.payments.repository import CardRepository
-from topup.payments.service import keep_card
+from topup.payments.service import keep_card, own_card
 from topup.promotions import service as promotions
 from topup.providers.payments.base import (
     CardDetails,
@@ -214,18 +213,6 @@ async def _promotion(
     return await promotions.apply(session, request.promo_code, target)
 
 
-async def look_up_recipient(
-    snapshot: CatalogueSnapshot, number_lookup: NumberLookup, phone: str
-) -> LookupResult:
-    """The recipient's operator, as an order checks it (a call to the supplier)."""
-    try:
-        return await look_up_number(snapshot, number_lookup, phone=phone)
-    except InvalidInput as error:  # the lookup names "phone"; here the field is the recipient
-        if error.field == "phone":
-            error.field = "recipient_phone"
-        raise
-
-
 def product_for(snapshot: CatalogueSnapshot, found: LookupResult, product_id: str) -> ProductEntry:
     product = snapshot.product(product_id)
     if product is None:
@@ -276,11 +263,7 @@ async def _card(
     session: AsyncSession, gateway: PaymentGateway, customer: Customer, request: PlaceOrder
 ) -> PayingCard:
     if request.card_id is not None:
-        card = await CardRepository(session).card_of(customer.id, request.card_id)
-        if card is None:
-            raise InvalidInput(
-                "No such saved card.", code="card_not_found", field="payment.card_id"
-            )
+        card = await own_card(session, customer.id, request.card_id, field="payment.card_id")
         return PayingCard.saved(card)
     assert request.new_card is not None
     try:

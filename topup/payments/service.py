@@ -55,6 +55,17 @@ async def keep_card(
     return saved
 
 
+async def own_card(
+    session: AsyncSession, customer_id: str, card_id: str, *, field: str
+) -> SavedCard:
+    """The customer's saved card to pay with, or 422 ``card_not_found`` on ``field`` (the
+    name the request gave it): another customer's card is as absent as none."""
+    card = await CardRepository(session).card_of(customer_id, card_id)
+    if card is None:
+        raise InvalidInput("No such saved card.", code="card_not_found", field=field)
+    return card
+
+
 async def cards_of(session: AsyncSession, customer: Customer) -> Sequence[SavedCard]:
     return await CardRepository(session).cards_of(customer.id)
 

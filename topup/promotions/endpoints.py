@@ -11,9 +11,9 @@ from topup.accounts.models import Customer, Role
 from topup.kit.errors import NotFound
 from topup.kit.http import RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
-from topup.kit.ratelimit import Limit
 from topup.kit.schemas import error_responses
 from topup.promotions import promo_admin
+from topup.promotions import service as promotions
 from topup.promotions.models import PromoCode
 from topup.promotions.promo_preview import PreviewAsk, preview
 from topup.promotions.repository import PromoRepository
@@ -30,9 +30,6 @@ router = APIRouter(prefix="/v1/promo-codes", tags=["promotions"])
 admin_router = APIRouter(prefix="/v1/admin/promo-codes", tags=["admin"])
 Admin = Annotated[Customer, Depends(require_role(Role.admin))]
 PromoCodeId = Annotated[str, Path(pattern=r"^promo_[0-9a-f]{32}$")]
-# Previews tell whether a code exists: limited per account, so codes cannot be guessed by
-# trying them one after another.
-PREVIEWS = Limit("promo-preview", "30/10 minutes")
 
 
 def code_out(row: PromoCode, counts: dict[str, int] | None = None) -> dict[str, Any]:
@@ -76,9 +73,10 @@ async def preview_code(
 ) -> Response:
     """What the code takes off this product for this account, and the price to pay; or
     422 with `promo_code_not_found`, `promo_code_expired`, `promo_code_not_yet_valid`,
-    `promo_code_exhausted`, `promo_code_limit_reached`, `promo_code_not_applicable` or
-    `promo_code_not_yours` (field `promo_code`). Nothing is reserved."""
-    await runtime.limiter.hit(PREVIEWS, customer.id)
+    `promo_code_exhausted`, `promo_code_limit_reached` or `promo_code_not_applicable`
+    (field `promo_code`); 429 `rate_limited` after 30 codes tried in 10 minutes, here and
+    on orders together. Nothing is reserved."""
+    await runtime.limiter.hit(promotions.TRIES, customer.id)
     applied = await preview(
         session,
         snapshot=await runtime.catalogue.get(),

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.repository import AccountRepository
+from topup.catalogue.models import ProductType
 from topup.catalogue.snapshot import CatalogueSnapshot
 from topup.kit import clock
 from topup.kit.errors import Conflict, InvalidInput, NotFound
@@ -145,6 +146,25 @@ def _check_restrictions(snapshot: CatalogueSnapshot, body: PromoCodeIn) -> None:
                 code="invalid_field",
                 field=field,
             )
+    _refuse_plans(snapshot, body)
+
+
+def _refuse_plans(snapshot: CatalogueSnapshot, body: PromoCodeIn) -> None:
+    """A plan is bought through ``/v1/subscriptions``, which takes no code: a restriction
+    naming a plan would issue a code nobody can use (or one usable only elsewhere)."""
+    if ProductType.plan in body.product_types:
+        raise InvalidInput("Plans take no promo code.", code="invalid_field", field="product_types")
+    plans = [
+        name
+        for name in body.product_ids
+        if snapshot.products[name].product_type == ProductType.plan
+    ]
+    if plans:
+        raise InvalidInput(
+            f"Plans take no promo code: {', '.join(sorted(plans)[:5])}.",
+            code="invalid_field",
+            field="product_ids",
+        )
 
 
 def _taken(code: str) -> Conflict:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.catalogue.snapshot import CatalogueSnapshot
 from topup.kit.errors import InvalidInput
-from topup.lookup.service import look_up_number
+from topup.lookup.service import look_up_recipient
 from topup.orders.pricing import split_price
 from topup.orders.service import local_amount_of, product_for
 from topup.promotions import service as promotions
@@ -45,12 +45,7 @@ async def _target(
     snapshot: CatalogueSnapshot, number_lookup: NumberLookup, customer_id: str, ask: PreviewAsk
 ) -> promotions.Target:
     if ask.recipient_phone is not None:
-        try:
-            found = await look_up_number(snapshot, number_lookup, phone=ask.recipient_phone)
-        except InvalidInput as error:
-            if error.field == "phone":
-                error.field = "recipient_phone"
-            raise
+        found = await look_up_recipient(snapshot, number_lookup, ask.recipient_phone)
         product = product_for(snapshot, found, ask.product_id)
         country = found.country.iso2
     else:

@@ -131,11 +131,6 @@ class PromoRepository:
 
     # ---- redemptions ---------------------------------------------------------------------
 
-    async def redemption_of(self, order_id: str) -> PromoRedemption | None:
-        return await self.session.scalar(
-            select(PromoRedemption).where(PromoRedemption.order_id == order_id)
-        )
-
     async def close_redemption(
         self, order_id: str, status: RedemptionStatus, *, now: datetime
     ) -> bool:

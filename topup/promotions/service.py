@@ -22,10 +22,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from topup.catalogue.models import ProductType
 from topup.catalogue.snapshot import ProductEntry
 from topup.kit import clock
 from topup.kit.errors import InvalidInput
 from topup.kit.ids import new_id
+from topup.kit.ratelimit import Limit
 from topup.orders.models import Order, OrderStatus
 from topup.promotions.models import (
     DiscountKind,
@@ -42,6 +44,10 @@ from topup.promotions.repository import PromoRepository
 MIN_CHARGE = 50
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{2,39}$")
 FIELD = "promo_code"
+# Whether a code exists shows in the answer to a preview and to an order carrying it: every
+# code tried either way counts against one limit per account, so codes cannot be guessed by
+# trying them one after another.
+TRIES = Limit("promo-code-tries", "30/10 minutes")
 
 DELIVERED = frozenset({OrderStatus.succeeded})
 # Every way an order ends without delivering: its use is given back.
@@ -100,11 +106,14 @@ async def apply(session: AsyncSession, code_text: str, target: Target) -> Applie
     repository = PromoRepository(session)
     text = normalised(code_text)
     code = await repository.code_named(text) if CODE.fullmatch(text) else None
-    # A disabled code answers as an unknown one: it is simply no longer offered.
-    if code is None or not code.enabled:
+    # A disabled code answers as an unknown one: it is simply no longer offered. A code
+    # issued to another account does too: saying otherwise would tell that it exists.
+    if (
+        code is None
+        or not code.enabled
+        or (code.customer_id is not None and code.customer_id != target.customer_id)
+    ):
         raise PromoRefused("promo_code_not_found", "There is no such promo code.")
-    if code.customer_id is not None and code.customer_id != target.customer_id:
-        raise PromoRefused("promo_code_not_yours", "This promo code was issued to another account.")
     _check_dates(code)
     _check_restrictions(code, target)
     discount = discount_of(code, target.list_price)
@@ -135,6 +144,10 @@ def _check_dates(code: PromoCode) -> None:
 
 def _check_restrictions(code: PromoCode, target: Target) -> None:
     product = target.product
+    if product.product_type == ProductType.plan:
+        # A plan is bought through /v1/subscriptions, which takes no code: a discount
+        # shown on one could never be had.
+        raise PromoRefused("promo_code_not_applicable", "Plans take no promo code.")
     limits = [
         (code.product_ids, product.id, "product"),
         (code.operator_ids, product.operator_id, "operator"),

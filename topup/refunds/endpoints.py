@@ -14,10 +14,9 @@ from topup.idempotency import service as idempotency
 from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError, NotFound
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
-from topup.orders.endpoints import IdempotencyKeyHeader
 from topup.refunds import service
 from topup.refunds.models import RefundPolicyRow, RefundRequest, RefundStatus
 from topup.refunds.policy import PRODUCT_TYPE_PATTERN, RefundPolicy

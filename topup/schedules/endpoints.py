@@ -13,11 +13,10 @@ from topup.accounts.models import Customer
 from topup.catalogue.snapshot import CatalogueSnapshot
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
-from topup.kit.errors import AppError, NotFound
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.errors import AppError
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
-from topup.orders.endpoints import IdempotencyKeyHeader
 from topup.orders.pricing import split_price
 from topup.runtime import Runtime
 from topup.schedules import service
@@ -181,9 +180,7 @@ async def list_schedules(
 async def get_schedule(
     schedule_id: ScheduleId, customer: CurrentCustomer, runtime: RuntimeDep, session: SessionDep
 ) -> Response:
-    schedule = await ScheduleRepository(session).schedule_of(customer.id, schedule_id)
-    if schedule is None:  # another customer's schedule is as absent as one never made
-        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+    schedule = await service.schedule_of(session, customer, schedule_id)
     [answer] = await _rendered(runtime, session, [schedule])
     return json_response(answer)
 

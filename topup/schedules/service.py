@@ -19,10 +19,9 @@ from topup.catalogue.snapshot import CatalogueSnapshot, ProductEntry
 from topup.kit import clock
 from topup.kit.errors import Conflict, InvalidInput, NotFound
 from topup.kit.ids import new_id
-from topup.lookup.service import LookupResult, look_up_number
+from topup.lookup.service import LookupResult, look_up_recipient
 from topup.orders.service import local_amount_of, product_for
-from topup.payments.models import SavedCard
-from topup.payments.repository import CardRepository
+from topup.payments.service import own_card
 from topup.providers.suppliers.base import NumberLookup
 from topup.schedules.dates import Every, first_due, next_after
 from topup.schedules.models import PauseReason, Schedule, ScheduleStatus
@@ -74,7 +73,7 @@ async def create_schedule(
     found = await recipient(lookups, request.recipient_phone)
     product = topup_product(lookups.snapshot, found, request.product_id)
     local_amount = local_amount_of(product, request.amount, request.amount_currency)
-    card = await own_card(session, customer, request.card_id)
+    card = await own_card(session, customer.id, request.card_id, field="card_id")
     repository = ScheduleRepository(session)
     if await repository.count_open(customer.id) >= MAX_OPEN_SCHEDULES:
         raise Conflict(
@@ -137,12 +136,7 @@ def _first_run(first_run_at: datetime | None, now: datetime) -> datetime:
 
 
 async def recipient(lookups: Lookups, phone: str) -> LookupResult:
-    try:
-        return await look_up_number(lookups.snapshot, lookups.number_lookup, phone=phone)
-    except InvalidInput as error:  # the lookup names "phone"; here it is the recipient
-        if error.field == "phone":
-            error.field = "recipient_phone"
-        raise
+    return await look_up_recipient(lookups.snapshot, lookups.number_lookup, phone)
 
 
 def topup_product(
@@ -161,13 +155,6 @@ def topup_product(
     return product
 
 
-async def own_card(session: AsyncSession, customer: Customer, card_id: str) -> SavedCard:
-    card = await CardRepository(session).card_of(customer.id, card_id)
-    if card is None:
-        raise InvalidInput("No such saved card.", code="card_not_found", field="card_id")
-    return card
-
-
 # ---- managing one ---------------------------------------------------------------------------
 
 
@@ -176,9 +163,13 @@ async def schedule_of(session: AsyncSession, customer: Customer, schedule_id: st
     which must not run while the lock is held (on SQLite it would hold every writer)."""
     schedule = await ScheduleRepository(session).schedule_of(customer.id, schedule_id)
     if schedule is None:
-        # Another customer's schedule is as absent as one never made.
-        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+        raise _no_such_schedule()
     return schedule
+
+
+def _no_such_schedule() -> NotFound:
+    # Another customer's schedule is as absent as one never made.
+    return NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
 
 
 async def locked_schedule_of(
@@ -187,7 +178,7 @@ async def locked_schedule_of(
     repository = ScheduleRepository(session)
     schedule = await repository.locked(schedule_id)
     if schedule is None or schedule.customer_id != customer.id:
-        raise NotFound("No such schedule.", code="schedule_not_found", field="schedule_id")
+        raise _no_such_schedule()
     return schedule
 
 
@@ -210,7 +201,11 @@ async def change_schedule(
     if not changes.given:
         raise InvalidInput("Name at least one field to change.", code="missing_field")
     seen = _still_open(await schedule_of(session, customer, schedule_id))
-    card = await own_card(session, customer, changes.card_id) if changes.card_id else None
+    card = (
+        await own_card(session, customer.id, changes.card_id, field="card_id")
+        if changes.card_id
+        else None
+    )
     found = product = None
     if changes.given & {"product_id", "amount"}:
         found = await recipient_of(lookups, seen)  # the number never changes: read unlocked

@@ -32,12 +32,12 @@ from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError
 from topup.kit.ids import new_id
-from topup.lookup.service import LookupResult
+from topup.lookup.service import LookupResult, look_up_recipient
 from topup.notifications import subscriptions as subscription_messages
 from topup.orders.lifecycle import drive
 from topup.orders.models import ACTIVE_STATUSES, Order, OrderStatus
 from topup.orders.repository import OrderRepository
-from topup.orders.service import PlaceOrder, look_up_recipient, place_order
+from topup.orders.service import PlaceOrder, place_order
 from topup.runtime import Runtime
 from topup.subscriptions.cycles import charge_key, cycle_end, cycle_of, cycle_start
 from topup.subscriptions.models import (

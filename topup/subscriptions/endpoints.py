@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.auth import CurrentCustomer
 from topup.idempotency import service as idempotency
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
 from topup.providers.payments.base import CardDetails
 from topup.subscriptions import service
+from topup.subscriptions.models import Subscription
 from topup.subscriptions.placement import subscribe_once, subscription_out
 from topup.subscriptions.repository import SubscriptionRepository
 from topup.subscriptions.schemas import (
@@ -28,9 +30,6 @@ from topup.subscriptions.schemas import (
 plans_router = APIRouter(prefix="/v1/plans", tags=["plans"])
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 SubscriptionId = Annotated[str, Path(pattern=r"^sub_[0-9a-f]{32}$")]
-IdempotencyKeyHeader = Annotated[
-    str | None, Header(alias="Idempotency-Key", description="1 to 255 characters")
-]
 
 
 @plans_router.get("", response_model=PlanList, responses=error_responses(422))
@@ -121,8 +120,7 @@ async def get_subscription(
     subscription_id: SubscriptionId, customer: CurrentCustomer, session: SessionDep
 ) -> Response:
     subscription = await service.own(session, customer, subscription_id)
-    charges = await service.charges_of(session, [subscription.id])
-    return json_response(subscription_out(subscription, charges))
+    return await _answer(session, subscription)
 
 
 @router.delete(
@@ -137,8 +135,7 @@ async def cancel_subscription(
     200 with the subscription (not 204), since ``next_charge_at`` then says whether the
     cycle that already began is still to be charged. Cancelling again answers the same."""
     subscription = await service.cancel(session, customer, subscription_id)
-    charges = await service.charges_of(session, [subscription.id])
-    return json_response(subscription_out(subscription, charges))
+    return await _answer(session, subscription)
 
 
 @router.patch(
@@ -155,5 +152,10 @@ async def change_subscription_card(
     """Charge another saved card. A plan waiting for a retry, or suspended, is charged
     again at once (by the worker, within its next round)."""
     subscription = await service.change_card(session, customer, subscription_id, body.card_id)
+    return await _answer(session, subscription)
+
+
+async def _answer(session: AsyncSession, subscription: Subscription) -> Response:
+    """One subscription as JSON, with its charges."""
     charges = await service.charges_of(session, [subscription.id])
     return json_response(subscription_out(subscription, charges))

@@ -14,8 +14,7 @@ from topup.accounts.models import Customer
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError
-from topup.orders.placement import AUDITED_REFUSALS
-from topup.risk import audit
+from topup.orders.placement import refused
 from topup.runtime import Runtime
 from topup.subscriptions import service
 from topup.subscriptions.billing import follow_first_charge
@@ -101,16 +100,7 @@ async def subscribe_once(
             answer = subscription_out(subscription, charges)
             await idempotency.complete(session, claimed, status_code=201, body=answer)
     except AppError as refusal:
-        await idempotency.release(runtime.session_factory, claimed)
-        if refusal.code in AUDITED_REFUSALS:  # its transaction rolled back: log it apart
-            async with unit_of_work(runtime.session_factory) as session:
-                audit.record(
-                    session,
-                    kind="subscription",
-                    outcome=refusal.code,
-                    customer_id=customer.id,
-                    inputs={"recipient_phone": request.recipient_phone, "field": refusal.field},
-                )
+        await refused(runtime, claimed, refusal, kind="subscription", phone=request.recipient_phone)
         raise
     if subscription.pending_order_id is not None:
         # The fast path, detached so the client's connection is free at once.

@@ -25,7 +25,7 @@ from topup.kit.ids import new_id
 from topup.notifications import subscriptions as subscription_messages
 from topup.orders.models import ACTIVE_STATUSES, Order
 from topup.orders.service import NewCard, PlaceOrder, place_order
-from topup.payments.repository import CardRepository
+from topup.payments.service import own_card
 from topup.providers.payments.base import CardDetails, PaymentGateway
 from topup.providers.suppliers.base import NumberLookup
 from topup.subscriptions.billing import FOLLOW, charge_owed, follow
@@ -250,9 +250,7 @@ async def change_card(
             code="subscription_ended",
             field="subscription_id",
         )
-    card = await CardRepository(session).card_of(customer.id, card_id)
-    if card is None:
-        raise InvalidInput("No such saved card.", code="card_not_found", field="card_id")
+    card = await own_card(session, customer.id, card_id, field="card_id")
     now = clock.now()
     subscription.card_id = card.id
     subscription.card_last4 = card.last4

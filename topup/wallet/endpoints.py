@@ -11,10 +11,9 @@ from topup.accounts.models import Customer, CustomerStatus
 from topup.idempotency import service as idempotency
 from topup.kit.db import unit_of_work
 from topup.kit.errors import AppError, ServiceUnavailable
-from topup.kit.http import RuntimeDep, SessionDep, json_response
+from topup.kit.http import IdempotencyKeyHeader, RuntimeDep, SessionDep, json_response
 from topup.kit.pagination import decode_cursor, encode_cursor
 from topup.kit.schemas import error_responses
-from topup.orders.endpoints import IdempotencyKeyHeader
 from topup.providers.payments.base import CardDetails, GatewayUnavailable
 from topup.runtime import Runtime
 from topup.wallet import service

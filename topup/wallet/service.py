@@ -24,7 +24,7 @@ from topup.kit.errors import Forbidden, InvalidInput
 from topup.kit.ids import new_id
 from topup.kit.money import Money
 from topup.ledger import service as ledger
-from topup.payments.repository import CardRepository
+from topup.payments.service import own_card
 from topup.providers.payments.base import (
     AuthorizationStatus,
     CardDetails,
@@ -119,11 +119,7 @@ async def _card(
 ) -> tuple[str | None, str, str, str]:
     """(saved card id, gateway token, last 4 digits, fingerprint) of the paying card."""
     if request.card_id is not None:
-        card = await CardRepository(session).card_of(customer.id, request.card_id)
-        if card is None:
-            raise InvalidInput(
-                "No such saved card.", code="card_not_found", field="payment.card_id"
-            )
+        card = await own_card(session, customer.id, request.card_id, field="payment.card_id")
         return card.id, card.gateway_token, card.last4, card.fingerprint
     assert request.new_card is not None
     try:
