@@ -39,6 +39,7 @@ PAYMENT_TABLES = {"saved_cards"}
 SIMULATOR_TABLES = {
     "simulator_topups",
     "simulator_closed_cards",
+    "simulator_ended_plans",
     "sandbox_payments",
     "sandbox_refunds",
 }
@@ -153,7 +154,7 @@ async def test_each_revision_adds_its_tables(fresh_engine: AsyncEngine) -> None:
     )
 
     await upgrade(fresh_engine)
-    assert await current_revision(fresh_engine) == {"0020"}
+    assert await current_revision(fresh_engine) == {"0021"}
     assert await tables(fresh_engine) == (
         CATALOGUE_TABLES
         | ACCOUNT_TABLES

@@ -270,6 +270,9 @@ async def test_deleting_the_account_ends_its_plans_at_once(
             "account_deleted",
             None,
         )
+        # Its bundle, delivered after the deletion, was ended at the supplier.
+        assert ended.service_end_order_id == made[0].order_id
+        assert ended.service_ended_confirmed_at is not None
 
 
 async def test_a_renewal_looks_the_number_up_before_it_locks_the_subscription(

@@ -77,6 +77,10 @@ async def test_failed_renewals_are_retried_then_suspend_the_plan_with_an_email(
     move_to(at(2028, 3, 2))
     await work(runtime)
     assert len(await charges(runtime, subscription_id)) == 5  # nothing while suspended
+    # Its last bundle (January's) had run out by the suspension: nothing to end at the
+    # supplier, so the stop is confirmed as it is.
+    stopped = await person.get(subscription_id)
+    assert stopped["service_ended_confirmed_at"] == stopped["service_ends_at"]
 
     # A new card: the plan is charged again at once, for the cycle now running.
     saved = await person.http.post(
@@ -97,6 +101,7 @@ async def test_failed_renewals_are_retried_then_suspend_the_plan_with_an_email(
         "4444",
     )
     assert active["service_ends_at"] is None
+    assert active["service_ended_confirmed_at"] is None
     assert moment_of(active["next_charge_at"]) == at(2028, 4, 1)
     assert len(await emails(runtime, person.id, "subscription_suspended")) == 1
 

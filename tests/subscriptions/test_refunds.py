@@ -58,7 +58,7 @@ async def test_a_renewal_is_not_refundable(subscriber: MakeSubscriber, runtime: 
 
 
 async def test_the_first_purchase_refunds_the_unused_share_once_cancelled(
-    subscriber: MakeSubscriber,
+    subscriber: MakeSubscriber, runtime: Runtime
 ) -> None:
     move_to(at(2028, 8, 28, 12))  # a Monday; the first period ends on 1 September
     person = await subscriber()
@@ -69,10 +69,13 @@ async def test_the_first_purchase_refunds_the_unused_share_once_cancelled(
     running = await preview(person, first_order)
     assert (running["refundable"], running["rule"]) == (False, "plan_still_active")
     assert (await person.cancel(created["id"])).status_code == 200
+    unconfirmed = await preview(person, first_order)
+    await work(runtime)  # the worker has the supplier end the bundle
     at_once = await preview(person, first_order)
     move_to(at(2028, 8, 31, 12))  # later, but within the window: counted from the stop
     later = await preview(person, first_order)
 
+    assert (unconfirmed["refundable"], unconfirmed["rule"]) == (False, "service_end_unconfirmed")
     assert at_once["refundable"] is True
     assert paid - 1 <= at_once["amount"]["amount"] <= paid  # all but a few seconds unused
     assert at_once["fee"]["amount"] == fee_of(at_once["amount"]["amount"], fee_percent())
@@ -87,6 +90,7 @@ async def test_a_plan_cancelled_past_the_middle_of_its_period_is_not_refunded(
     created = (await person.subscribe(recipient())).json()
     move_to(at(2028, 10, 30, 9))  # past the middle of the 4.5-day period
     assert (await person.cancel(created["id"])).status_code == 200
+    await work(runtime)
 
     answer = await preview(person, created["charges"][0]["order_id"])
 

@@ -47,6 +47,7 @@ from topup.subscriptions.models import (
     SubscriptionStatus,
 )
 from topup.subscriptions.repository import SubscriptionRepository
+from topup.subscriptions.service_end import resume_service, stop_service
 
 # While a charge's order is in flight the subscription looks at it again after this.
 FOLLOW = timedelta(minutes=1)
@@ -276,7 +277,7 @@ def _paid(
         _no_more_charges(subscription)
         return
     subscription.status = SubscriptionStatus.active.value
-    subscription.service_ends_at = None  # a suspended plan paid again runs again
+    resume_service(subscription)  # a suspended plan paid again runs again
     subscription.next_charge_at = charge.period_end
     subscription.next_cycle = cycle_of(charge.period_end)
     subscription.next_attempt = 0
@@ -295,7 +296,7 @@ async def _failed(
         subscription.status = SubscriptionStatus.incomplete_expired.value
         subscription.ended_reason = charge.failure_code
         subscription.open_key = None
-        subscription.service_ends_at = now
+        stop_service(subscription, now)
         _no_more_charges(subscription)
         return
     if charge.attempt < len(RETRY_DELAYS):
@@ -306,7 +307,7 @@ async def _failed(
         subscription.due_at = subscription.next_charge_at
         return
     subscription.status = SubscriptionStatus.suspended.value
-    subscription.service_ends_at = now
+    stop_service(subscription, now)  # the worker tells the supplier once this commits
     subscription.next_cycle = charge.cycle
     subscription.next_attempt = charge.attempt + 1  # a new card resumes with this attempt
     subscription.next_charge_at = None

@@ -81,6 +81,13 @@ class Subscription(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     service_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Telling the supplier the service stopped (a queue of its own, beside ``due_at``): the
+    # charge order whose bundle is to end, when the worker next asks (the lease, then the
+    # backoff), how often it asked, and the moment the supplier says it stopped the bundle.
+    service_end_order_id: Mapped[str | None] = mapped_column(String(40))
+    service_end_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    service_end_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    service_ended_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Every change locks the row first (SubscriptionRepository.subscription); the version
     # is the second guard: an UPDATE from a stale read matches no row and fails instead of
     # overwriting a cancellation or a charge.

@@ -44,6 +44,7 @@ def subscription_out(
         next_charge_at=subscription.next_charge_at,
         cancelled_at=subscription.cancelled_at,
         service_ends_at=subscription.service_ends_at,
+        service_ended_confirmed_at=subscription.service_ended_confirmed_at,
         failure_code=subscription.failure_code,
         ended_reason=subscription.ended_reason,
         charges=[

@@ -8,7 +8,10 @@ therefore asked for once the plan is cancelled: a refund while the service runs 
 back days the customer goes on using (and the renewals would go on too). Counting from the
 stop, not from the request, makes the amount the same whenever within the window it is
 asked for; with the 50 % minimum, a plan cancelled in the first half of its first period
-can be refunded, less 12 %.
+can be refunded, less 12 %. The stop counted is the one the supplier confirmed
+(``service_end``): until it has, the bundle may still be live and the refund is refused
+(``service_end_unconfirmed``); with a supplier that cannot end plans (Reloadly) it never
+is, and such a refund goes to support.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ async def plan_remaining(
             " moment its service stops.",
             field="order_id",
         )
+    if subscription.service_ended_confirmed_at is None:
+        raise RefundRefused(
+            "service_end_unconfirmed",
+            "The supplier has not yet confirmed that the plan's bundle stopped; ask again in"
+            " a few minutes, or contact support.",
+            field="order_id",
+        )
+    stopped = subscription.service_ended_confirmed_at
     original = _seconds(charge.period_end, charge.period_start)
     unused = _seconds(charge.period_end, max(stopped, charge.period_start))
     return RemainingBalance(remaining=max(0, min(unused, original)), original=original)

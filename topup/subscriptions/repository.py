@@ -8,7 +8,12 @@ from datetime import datetime
 from sqlalchemy import case, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from topup.subscriptions.models import OPEN_STATUSES, Subscription, SubscriptionCharge
+from topup.subscriptions.models import (
+    OPEN_STATUSES,
+    ChargeStatus,
+    Subscription,
+    SubscriptionCharge,
+)
 
 
 class SubscriptionRepository:
@@ -63,6 +68,11 @@ class SubscriptionRepository:
                     (Subscription.service_ends_at.is_(None), now),
                     else_=Subscription.service_ends_at,
                 ),
+                # A plan whose service stops now is ended at the supplier by the worker.
+                service_end_due_at=case(
+                    (Subscription.service_ends_at.is_(None), now),
+                    else_=Subscription.service_end_due_at,
+                ),
                 open_key=None,
                 next_charge_at=None,
                 next_cycle=None,
@@ -106,6 +116,20 @@ class SubscriptionRepository:
             select(SubscriptionCharge).where(SubscriptionCharge.order_id == order_id)
         )
 
+    async def live_charge(self, subscription_id: str, *, at: datetime) -> SubscriptionCharge | None:
+        """The succeeded charge whose bundle still ran at ``at`` (its period had not
+        ended): the latest, should two overlap."""
+        return await self.session.scalar(
+            select(SubscriptionCharge)
+            .where(
+                SubscriptionCharge.subscription_id == subscription_id,
+                SubscriptionCharge.status == ChargeStatus.succeeded.value,
+                SubscriptionCharge.period_end > at,
+            )
+            .order_by(SubscriptionCharge.period_start.desc())
+            .limit(1)
+        )
+
     # ---- the worker's queue (kit.leases.LeasedRows) --------------------------------------
 
     async def due_ids(self, now: datetime, *, limit: int) -> Sequence[str]:
@@ -125,6 +149,34 @@ class SubscriptionRepository:
             update(Subscription)
             .where(Subscription.id == subscription_id, Subscription.due_at <= now)
             .values(due_at=lease_until, version=Subscription.version + 1),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+
+class ServiceEndQueue:
+    """The subscriptions whose stopped service is still to be told to the supplier
+    (kit.leases.LeasedRows over ``service_end_due_at``). Its lease moves no version: it
+    is a queue of its own beside the charges', and must not make a customer's change
+    or a charge step fail as stale."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def due_ids(self, now: datetime, *, limit: int) -> Sequence[str]:
+        query = (
+            select(Subscription.id)
+            .where(Subscription.service_end_due_at <= now)
+            .order_by(Subscription.service_end_due_at)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def take(self, subscription_id: str, *, now: datetime, lease_until: datetime) -> bool:
+        result = await self.session.execute(
+            update(Subscription)
+            .where(Subscription.id == subscription_id, Subscription.service_end_due_at <= now)
+            .values(service_end_due_at=lease_until),
             execution_options={"synchronize_session": False},
         )
         return bool(getattr(result, "rowcount", 0))

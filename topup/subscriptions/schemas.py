@@ -80,6 +80,9 @@ class SubscriptionOut(BaseModel):
     next_charge_at: datetime | None
     cancelled_at: datetime | None
     service_ends_at: datetime | None
+    # The moment the supplier confirmed it stopped the plan's bundle (the refund counts
+    # from it); null while the service runs or until the supplier has answered.
+    service_ended_confirmed_at: datetime | None = None
     failure_code: str | None
     ended_reason: str | None
     charges: list[ChargeOut]

@@ -37,6 +37,7 @@ from topup.subscriptions.models import (
     SubscriptionStatus,
 )
 from topup.subscriptions.repository import SubscriptionRepository
+from topup.subscriptions.service_end import stop_service
 
 ENDED = (SubscriptionStatus.cancelled, SubscriptionStatus.incomplete_expired)
 # The order's field names, as the subscription's request names them.
@@ -225,7 +226,7 @@ async def cancel(session: AsyncSession, customer: Customer, subscription_id: str
     subscription.cancelled_at = now
     subscription.open_key = None
     if subscription.service_ends_at is None:  # a suspended plan stopped earlier
-        subscription.service_ends_at = now
+        stop_service(subscription, now)  # the worker tells the supplier once this commits
     subscription.ended_reason = "cancelled"
     subscription.updated_at = now
     if not owed:

@@ -245,6 +245,12 @@ async def test_airtime_carries_no_pin_and_reloadly_reports_no_card_balance(
         await supplier.card_balance("ord_1")
 
 
+async def test_reloadly_documents_no_way_to_end_a_plan(supplier: ReloadlySupplier) -> None:
+    # So a plan's end is never confirmed with Reloadly, and its refund goes to support.
+    with pytest.raises(SupplierUnavailable):
+        await supplier.end_plan("ord_1")
+
+
 async def test_a_pin_detail_without_a_code_is_a_delivery_without_a_pin(
     supplier: ReloadlySupplier, reloadly_server: RunningReloadly
 ) -> None:

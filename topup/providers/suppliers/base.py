@@ -126,6 +126,14 @@ class TopupSupplier(Protocol):
         (no answer, no such card, or a supplier that cannot close cards)."""
         ...
 
+    async def end_plan(self, reference: str) -> datetime:
+        """Stop the monthly plan's bundle delivered under ``reference`` (the plan was
+        cancelled, suspended or its account closed): answers the moment its service
+        stopped. Ending again answers the same moment, so a step repeated after a crash
+        records what the first call did. Raises SupplierUnavailable when it cannot tell
+        (no answer, no such plan, or a supplier that cannot end plans)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class SupplierPromotion:

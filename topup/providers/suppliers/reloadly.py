@@ -25,7 +25,8 @@ What Reloadly documents, and what this adapter relies on:
   product is unmapped (never sent to the plain ``"ng-mtn"``, which is airtime).
   Reloadly reports no calling-card balance: ``card_balance`` is always unavailable, and
   a calling card's refund then waits for support (``remaining_balance_unknown``). Nor does
-  it document closing a card: ``close_card`` is always unavailable as well.
+  it document closing a card: ``close_card`` is always unavailable as well, and neither
+  ending a monthly plan's bundle: ``end_plan`` is always unavailable.
 
 The mapping follows DESIGN §5: an outcome we cannot read for certain (a timeout, a reset
 connection, a 5xx, a body that does not parse or has the wrong shape, an answer about
@@ -251,6 +252,12 @@ class ReloadlySupplier:
         # Reloadly documents no call that closes a delivered card: a refund of one goes to
         # support (its balance is unknown too, so it is refused online before this).
         raise SupplierUnavailable("reloadly documents no way to close a calling card")
+
+    async def end_plan(self, reference: str) -> datetime:
+        # Reloadly documents no call that stops a delivered bundle: the plan's end is never
+        # confirmed, so its refund is refused online (service_end_unconfirmed) and goes to
+        # support, who end it with the operator.
+        raise SupplierUnavailable("reloadly documents no way to end a plan's bundle")
 
     # ---- HTTP -----------------------------------------------------------------------------
 

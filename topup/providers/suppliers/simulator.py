@@ -28,6 +28,8 @@ the clock, deterministically: it loses ``DAILY_USE_PERCENT`` of its value for ea
 day since delivery, and the sandbox can spend from it explicitly (``use_card``). A card
 closed by a refund (``close_card``) keeps what was left when it closed in its own table:
 its balance is 0 from then on, a use is refused, and closing again answers the same figure.
+A monthly plan's bundle ended by ``end_plan`` keeps the moment it stopped in its own table,
+and ending it again answers that same moment.
 """
 
 from __future__ import annotations
@@ -58,7 +60,11 @@ from topup.providers.suppliers.base import (
     TopupResult,
     TopupStatus,
 )
-from topup.providers.suppliers.simulator_models import SimulatedClosedCard, SimulatedTopup
+from topup.providers.suppliers.simulator_models import (
+    SimulatedClosedCard,
+    SimulatedEndedPlan,
+    SimulatedTopup,
+)
 
 POSTPAID_SUFFIX = "0009"
 PORTED_SUFFIX = "0008"
@@ -242,6 +248,24 @@ class SupplierSimulator:
             record.card_spent += amount
             return _balance(record)
 
+    # ---- monthly plans ----------------------------------------------------------------------
+
+    async def end_plan(self, reference: str) -> datetime:
+        # Two calls racing: the second insert fails on the key, and the retry reads the
+        # moment the first recorded.
+        for _ in range(2):
+            try:
+                async with unit_of_work(self._records()) as session:
+                    await _delivered_plan(session, reference)
+                    ended = await session.get(SimulatedEndedPlan, reference)
+                    if ended is None:
+                        ended = SimulatedEndedPlan(reference=reference, ended_at=clock.now())
+                        session.add(ended)
+                    return ended.ended_at
+            except IntegrityError:
+                continue
+        raise SupplierUnavailable("the plan's end could not be recorded")
+
     def _records(self) -> async_sessionmaker[AsyncSession]:
         if self._session_factory is None:
             raise RuntimeError("the simulator needs a database to keep its top-ups in")
@@ -313,6 +337,17 @@ async def _delivered_card(
         or record.delivered_at is None
     ):
         raise SupplierUnavailable("no calling card was delivered under this reference")
+    return record
+
+
+async def _delivered_plan(session: AsyncSession, reference: str) -> SimulatedTopup:
+    record = await session.get(SimulatedTopup, reference)
+    if (
+        record is None
+        or record.product_type != ProductType.plan
+        or record.status != TopupStatus.succeeded
+    ):
+        raise SupplierUnavailable("no plan was delivered under this reference")
     return record
 
 

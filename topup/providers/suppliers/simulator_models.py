@@ -53,3 +53,15 @@ class SimulatedClosedCard(Base):
     original: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SimulatedEndedPlan(Base):
+    """A monthly plan's bundle stopped at the simulated supplier (the plan ended at Topup):
+    the moment it stopped is kept, so ending it again answers the same moment."""
+
+    __tablename__ = "simulator_ended_plans"
+
+    reference: Mapped[str] = mapped_column(
+        ForeignKey("simulator_topups.reference"), primary_key=True
+    )
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime)
