@@ -8,7 +8,9 @@ the order id and the event, so an event recorded twice still has one message.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
+from babel import Locale
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.models import Customer
@@ -56,6 +58,23 @@ async def order_delayed(session: AsyncSession, order: Order) -> None:
     await _buyer_email(session, order, customer, "order_delayed")
 
 
+def order_facts(order: Order, locale: Locale) -> dict[str, Any]:
+    """What every email about an order says of it (a receipt, a failure, a PIN), formatted
+    in the buyer's ``locale``; the date is the event's: now, in its transaction."""
+    return {
+        "reference": order.id,
+        "recipient": format_phone(order.recipient_phone or ""),
+        "operator": order.operator_name,
+        "local_value": format_money(order.local_amount, order.local_currency, locale),
+        "price": format_money(order.price_amount, "EUR", locale),
+        "vat": format_money(order.vat_amount, "EUR", locale),
+        "card": card_label(order),
+        "wallet": order.payment_method == PaymentMethod.wallet,
+        "date": format_moment(clock.now(), locale),
+        "message": order.message,
+    }
+
+
 async def _buyer_email(
     session: AsyncSession,
     order: Order,
@@ -79,16 +98,7 @@ async def _buyer_email(
         customer_id=customer.id,
         dedupe_key=dedupe_key,
         first_name=customer.first_name,
-        reference=order.id,
-        recipient=format_phone(order.recipient_phone or ""),
-        operator=order.operator_name,
-        local_value=format_money(order.local_amount, order.local_currency, locale),
-        price=format_money(order.price_amount, "EUR", locale),
-        vat=format_money(order.vat_amount, "EUR", locale),
-        card=card_label(order),
-        wallet=order.payment_method == PaymentMethod.wallet,
-        date=format_moment(clock.now(), locale),  # the event's time: now, in its transaction
-        message=order.message,
+        **order_facts(order, locale),
         balance_code=balance_code,
         failure_code=order.failure_code,
         hours=hours,

@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from topup.accounts.models import Customer
 from topup.accounts.repository import AccountRepository
 from topup.catalogue.models import ProductType
-from topup.kit import clock
 from topup.kit.i18n import (
-    format_moment,
     format_money,
     format_money_as_code,
     format_phone,
@@ -25,10 +23,10 @@ from topup.kit.i18n import (
 )
 from topup.notifications import service
 from topup.notifications.models import Channel
-from topup.notifications.orders import balance_code_of, card_label
+from topup.notifications.orders import balance_code_of, order_facts
 from topup.notifications.rendering import render, supported
 from topup.notifications.segments import is_gsm7, sms_text
-from topup.orders.models import Order, PaymentMethod
+from topup.orders.models import Order
 from topup.providers.suppliers.base import PinDelivery
 
 BUYER_KIND, RECIPIENT_KIND = "pin_delivered", "pin_received"
@@ -57,16 +55,7 @@ async def _buyer_email(
         customer_id=customer.id,
         dedupe_key=dedupe_key,
         first_name=customer.first_name,
-        reference=order.id,
-        recipient=format_phone(order.recipient_phone or ""),
-        operator=order.operator_name,
-        local_value=format_money(order.local_amount, order.local_currency, locale),
-        price=format_money(order.price_amount, "EUR", locale),
-        vat=format_money(order.vat_amount, "EUR", locale),
-        card=card_label(order),
-        wallet=order.payment_method == PaymentMethod.wallet,
-        date=format_moment(clock.now(), locale),
-        message=order.message,
+        **order_facts(order, locale),
         calling_card=order.product_type == ProductType.calling_card,
         pin_code=pin.code,
         pin_serial=pin.serial,
