@@ -76,18 +76,24 @@ async def new_order(
     number: str = "4242424242424242",
     *,
     product_id: str = "ng-mtn-2500",
+    buyer_id: str | None = None,
+    confirm_duplicate: bool = False,
 ) -> str:
+    """An order placed (``created``) with a new saved card: by a new customer, or by the
+    customer ``buyer_id``."""
     async with unit_of_work(runtime.session_factory) as session:
-        customer = Customer(
-            id=new_id("cus"),
-            status=CustomerStatus.active.value,
-            role=Role.customer.value,
-            language="en",
-            created_at=clock.now(),
-            phone_verified_at=clock.now(),
-        )
-        session.add(customer)
-        await session.flush()
+        customer = await session.get(Customer, buyer_id) if buyer_id else None
+        if customer is None:
+            customer = Customer(
+                id=new_id("cus"),
+                status=CustomerStatus.active.value,
+                role=Role.customer.value,
+                language="en",
+                created_at=clock.now(),
+                phone_verified_at=clock.now(),
+            )
+            session.add(customer)
+            await session.flush()
         card = await save_card(
             session,
             runtime.payment_gateway,
@@ -108,6 +114,7 @@ async def new_order(
                 card_id=card.id,
                 new_card=None,
                 message=None,
+                confirm_duplicate=confirm_duplicate,
             ),
         )
         return order.id

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from tests.fixtures.customers import fresh_headers
 from tests.notifications.test_orders import unique_number
 from tests.orders.conftest import order_of, settle
+from tests.orders.support import new_order
 from tests.pins.conftest import (
     CALLING_CARD,
     DELIVERED,
@@ -24,18 +25,14 @@ from tests.pins.conftest import (
     messages_of,
 )
 from tests.refunds.conftest import assert_ledger_clean
-from topup.accounts.models import Customer
 from topup.kit import clock
 from topup.kit.db import unit_of_work
 from topup.kit.i18n import format_phone
 from topup.kit.sealing import sealer
 from topup.orders.lifecycle import advance, drive
 from topup.orders.models import Order
-from topup.orders.service import PlaceOrder, place_order
-from topup.payments.service import save_card
 from topup.pins.models import OrderPin
 from topup.pins.service import PURPOSE
-from topup.providers.payments.base import CardDetails
 from topup.providers.suppliers.base import TopupRequest, TopupResult
 from topup.risk.models import RiskDecision
 from topup.runtime import Runtime
@@ -182,33 +179,9 @@ class PinLess:
 
 
 async def voucher_order(runtime: Runtime, buyer_id: str) -> str:
-    async with unit_of_work(runtime.session_factory) as session:
-        customer = await session.get(Customer, buyer_id)
-        assert customer is not None
-        card = await save_card(
-            session,
-            runtime.payment_gateway,
-            customer,
-            CardDetails("4242424242424242", 12, clock.now().year + 1, "123"),
-        )
-        order = await place_order(
-            session,
-            snapshot=await runtime.catalogue.get(),
-            number_lookup=runtime.number_lookup,
-            gateway=runtime.payment_gateway,
-            customer=customer,
-            request=PlaceOrder(
-                recipient_phone=DELIVERED,
-                product_id=VOUCHER,
-                amount=None,
-                amount_currency=None,
-                card_id=card.id,
-                new_card=None,
-                message=None,
-                confirm_duplicate=True,
-            ),
-        )
-        return order.id
+    return await new_order(
+        runtime, DELIVERED, product_id=VOUCHER, buyer_id=buyer_id, confirm_duplicate=True
+    )
 
 
 async def order_row(runtime: Runtime, order_id: str) -> Order:
