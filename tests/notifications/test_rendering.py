@@ -155,6 +155,17 @@ def test_the_recipient_sms_says_everything_when_it_fits() -> None:
     )
 
 
+def test_a_plan_is_named_as_a_monthly_plan_not_as_credit() -> None:
+    assert sms(plan=True) == (
+        "Ada sent you a MTN Nigeria monthly plan worth NGN 1,000.00 with Topup. Balance: *310#"
+    )
+    long_operator = "An Operator With A Name Long Enough To Crowd The Message Out Of One SMS"
+    assert sms(plan=True, operator=long_operator, message="Bon anniversaire Mamie !") == (
+        'Ada sent you a monthly plan worth NGN 1,000.00 with Topup. "Bon anniversaire Mamie !"'
+        " Balance: *310#"
+    )
+
+
 def test_a_sign_in_the_gsm_alphabet_is_kept() -> None:
     assert sms(region="IE", currency="EUR", amount=500).startswith("Ada sent you €5.00 of")
 

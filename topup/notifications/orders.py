@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from topup.accounts.models import Customer
 from topup.accounts.repository import AccountRepository
+from topup.catalogue.models import ProductType
 from topup.catalogue.repository import CatalogueRepository
 from topup.kit import clock
 from topup.kit.i18n import (
@@ -121,6 +122,7 @@ async def _recipient_sms(session: AsyncSession, order: Order, customer: Customer
         operator=order.operator_name,
         message=order.message,
         balance_code=await balance_code_of(session, order),
+        plan=order.product_type == ProductType.plan,
     )
     service.enqueue(
         session,
@@ -144,9 +146,11 @@ def recipient_sms_body(
     operator: str,
     message: str | None,
     balance_code: str | None,
+    plan: bool = False,
 ) -> str:
     """The richest wording that fits one SMS: the operator's name goes first, then the
-    balance code; the amount, the sender and their message always stay."""
+    balance code; the amount, the sender and their message always stay. A ``plan`` is
+    named as the monthly plan it is, not as credit."""
     locale = locale_for(supported(language), region)
     with_symbol = format_money(amount, currency, locale)
     # "₦" or "F CFA" would push the whole text into UCS-2, at 70 characters an SMS.
@@ -171,6 +175,7 @@ def recipient_sms_body(
                 balance_code=balance_code,
                 with_operator=with_operator,
                 with_balance_code=with_balance_code,
+                plan=plan,
             )
         )
         if count_segments(text).segments == 1:
